@@ -67,8 +67,7 @@ struct Array {
 /// ValueType numbering (index = id + 1), so type() is derived, never stored twice.
 struct Value {
   using Storage = std::variant<std::monostate, uint8_t, int8_t, uint16_t, int16_t, uint32_t,
-                               int32_t, float, bool, std::string, Array, uint64_t, int64_t,
-                               double>;
+                               int32_t, float, bool, std::string, Array, uint64_t, int64_t, double>;
   Storage data;
 
   Value() = default;
@@ -138,7 +137,7 @@ class ValueRef {
   friend class ArrayRef;
   const detail::FileImpl* file_ = nullptr;
   ValueType type_ = ValueType::u8;
-  uint64_t offset_ = 0;  ///< Of the payload (after the type tag), in the file.
+  uint64_t offset_ = 0;       ///< Of the payload (after the type tag), in the file.
   uint32_t array_index_ = 0;  ///< For arrays: index into the file's array table.
 };
 
@@ -173,7 +172,7 @@ struct TensorInfo {
   TensorType type = TensorType::F32;
   uint32_t n_dims = 0;
   std::array<int64_t, max_dims> ne{1, 1, 1, 1};  ///< ggml order: ne[0] is innermost.
-  uint64_t offset = 0;      ///< Relative to the data section.
+  uint64_t offset = 0;                           ///< Relative to the data section.
   uint64_t n_elements = 0;
   uint64_t n_bytes = 0;
 };
