@@ -1,1 +1,133 @@
-int main() { return 0; }
+// expertscope-cli: the headless face of the engine (DESIGN.md, "The command-line
+// contract"). This file holds the command table and the error contract; each command
+// lives in its own cmd_<name>.cpp.
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli.h"
+#include "expertscope/error.h"
+
+#ifndef EXPERTSCOPE_VERSION
+#define EXPERTSCOPE_VERSION "0.1.0"
+#endif
+
+namespace es::cli {
+namespace {
+
+/// One row of the command table.
+struct Command {
+  std::string_view name;
+  std::string_view usage;    ///< Arguments after the command name.
+  std::string_view summary;  ///< One line for the overview.
+  int (*run)(const Args&);
+};
+
+constexpr Command kCommands[] = {
+    {"info", "MODEL.gguf [--compact]", "print the model's JSON summary", cmd_info},
+};
+
+const Command* find_command(std::string_view name) {
+  for (const Command& c : kCommands) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: expertscope-cli COMMAND [ARGS...]\n"
+               "       expertscope-cli --help | --version\n\ncommands:\n");
+  for (const Command& c : kCommands) {
+    std::fprintf(out, "  %-6.*s %.*s\n         %.*s\n", static_cast<int>(c.name.size()),
+                 c.name.data(), static_cast<int>(c.usage.size()), c.usage.data(),
+                 static_cast<int>(c.summary.size()), c.summary.data());
+  }
+  std::fprintf(out,
+               "\nexit status: 0 success, 2 usage error, 3 bad input (missing, corrupt or\n"
+               "unsupported file). Errors are one line on stderr starting with \"error: \".\n");
+}
+
+void print_command_usage(std::FILE* out, const Command& c) {
+  std::fprintf(out, "usage: expertscope-cli %.*s %.*s\n", static_cast<int>(c.name.size()),
+               c.name.data(), static_cast<int>(c.usage.size()), c.usage.data());
+}
+
+/// Error messages are one line: newlines inside a message become spaces.
+void print_error(std::string_view message) {
+  std::string line(message);
+  for (char& ch : line) {
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  }
+  std::fprintf(stderr, "error: %s\n", line.c_str());
+}
+
+int run_command(const Command& c, const Args& args) {
+  try {
+    return c.run(args);
+  } catch (const Error& e) {
+    print_error(e.what());
+    if (e.kind() == ErrorKind::usage) {
+      print_command_usage(stderr, c);
+      return exit_usage;
+    }
+    return exit_bad_input;
+  } catch (const std::bad_alloc&) {
+    print_error(std::string(c.name) + ": out of memory");
+    return exit_bad_input;
+  } catch (const std::exception& e) {
+    print_error(std::string(c.name) + ": internal error: " + e.what());
+    return exit_internal;
+  }
+}
+
+int run(int argc, char** argv) {
+  const std::vector<std::string> argvec(argv + (argc > 0 ? 1 : 0), argv + argc);
+  if (argvec.empty()) {
+    print_error("no command given");
+    print_usage(stderr);
+    return exit_usage;
+  }
+  const std::string& first = argvec.front();
+  if (first == "--help" || first == "-h" || first == "help") {
+    if (argvec.size() > 1) {
+      if (const Command* c = find_command(argvec[1])) {
+        print_command_usage(stdout, *c);
+        return exit_ok;
+      }
+    }
+    print_usage(stdout);
+    return exit_ok;
+  }
+  if (first == "--version") {
+    std::printf("expertscope-cli %s\n", EXPERTSCOPE_VERSION);
+    return exit_ok;
+  }
+  const Command* c = find_command(first);
+  if (c == nullptr) {
+    print_error("unknown command '" + first + "'");
+    print_usage(stderr);
+    return exit_usage;
+  }
+  Args args(first, std::vector<std::string>(argvec.begin() + 1, argvec.end()));
+  if (args.has("--help") || args.has("-h")) {
+    print_command_usage(stdout, *c);
+    return exit_ok;
+  }
+  return run_command(*c, args);
+}
+
+}  // namespace
+}  // namespace es::cli
+
+int main(int argc, char** argv) {
+  try {
+    return es::cli::run(argc, argv);
+  } catch (...) {
+    std::fputs("error: internal error\n", stderr);
+    return es::cli::exit_internal;
+  }
+}

@@ -1,0 +1,60 @@
+// Private to expertscope-cli: the command table's types and the helpers commands share.
+//
+// Each subcommand lives in its own file (cmd_<name>.cpp) as one function
+// `int cmd_<name>(const Args&)` and one row in main.cpp's command table. Commands report
+// problems by throwing es::Error: ErrorKind::usage exits 2 (with the command's usage),
+// every other kind exits 3. main() prints the one `error: ` line.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "expertscope/error.h"
+
+namespace es::cli {
+
+/// Exit statuses of DESIGN.md's command-line contract.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_internal = 1;   ///< A bug: an exception the engine did not expect.
+inline constexpr int exit_usage = 2;      ///< Unknown command, missing or malformed argument.
+inline constexpr int exit_bad_input = 3;  ///< A file that is missing, corrupt or unsupported.
+
+/// A subcommand's arguments (everything after the command name), with small helpers.
+class Args {
+ public:
+  Args(std::string command, std::vector<std::string> items)
+      : command_(std::move(command)), items_(std::move(items)) {}
+
+  [[nodiscard]] const std::string& command() const noexcept { return command_; }
+  [[nodiscard]] const std::vector<std::string>& items() const noexcept { return items_; }
+  /// True if `flag` (e.g. "--compact") appears.
+  [[nodiscard]] bool has(std::string_view flag) const;
+  /// The value after `option` (e.g. "-m"), nothing if the option is absent; a usage error
+  /// if the option is the last argument.
+  [[nodiscard]] std::optional<std::string> value(std::string_view option) const;
+  /// Arguments that are neither options nor option values. `value_options` lists the
+  /// options that take a value.
+  [[nodiscard]] std::vector<std::string> positionals(
+      const std::vector<std::string_view>& value_options) const;
+  /// Throws a usage error if an argument starting with '-' is not in `known`.
+  void reject_unknown_options(const std::vector<std::string_view>& known) const;
+
+ private:
+  std::string command_;
+  std::vector<std::string> items_;
+};
+
+/// An es::Error of kind usage.
+[[nodiscard]] Error usage_error(const std::string& what);
+
+/// Throws an io error naming `path` if it does not exist or is a directory, so commands
+/// report a missing model the same way before the engine opens it.
+void require_readable_file(const std::filesystem::path& path);
+
+// The commands (one file each).
+int cmd_info(const Args& args);
+
+}  // namespace es::cli
