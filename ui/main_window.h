@@ -1,0 +1,113 @@
+// Expertscope's main window: the menus, the Model panel, the status bar with progress,
+// drag and drop of .gguf files, the recent-models list, and the engine controller that
+// every engine request goes through (DESIGN.md seam 2).
+//
+// The central area holds the Model panel for now; the workbench's chat goes there later,
+// with the Model panel, Routing Inspector, Sampling and Engine Inspector as docks (dock
+// nesting and tabbing are enabled, and saveState() already persists their layout).
+#pragma once
+
+#include <QMainWindow>
+#include <memory>
+
+#include "model_snapshot.h"
+#include "recent_models.h"
+
+class QAction;
+class QLabel;
+class QMenu;
+class QMimeData;
+class QProgressBar;
+
+namespace es::ui {
+
+class EngineController;
+class ModelLoader;
+class ModelPanel;
+enum class OpenPhase : int;
+
+/// The main window (see the file comment).
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  /// How the window treats the user's settings.
+  struct Options {
+    /// Restore and save geometry, dock layout and recent models in QSettings. Off for
+    /// screenshot runs, which must neither depend on nor change the user's settings.
+    bool use_settings = true;
+  };
+
+  explicit MainWindow(Options options, QWidget* parent = nullptr);
+  /// With the default options.
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  /// The engine controller (one engine thread for the whole window).
+  [[nodiscard]] EngineController* engine() const { return engine_; }
+  /// Opens and closes models; its signals tell when the engine is done.
+  [[nodiscard]] ModelLoader* loader() const { return loader_; }
+  /// The Model panel.
+  [[nodiscard]] ModelPanel* modelPanel() const { return panel_; }
+  /// The recent-models list (newest first).
+  [[nodiscard]] const RecentModels& recentModels() const { return recent_; }
+  /// File → Open Recent.
+  [[nodiscard]] QMenu* recentMenu() const { return recent_menu_; }
+  /// The status bar's busy indicator (visible while a model request runs).
+  [[nodiscard]] QProgressBar* busyIndicator() const { return busy_bar_; }
+
+ public slots:
+  /// Opens the model at `path` on the engine thread (File → Open Model…, Open Recent,
+  /// drops and the command line all end here). Returns at once.
+  void openModel(const QString& path);
+  /// Asks for a .gguf file and opens it.
+  void openModelDialog();
+  /// Closes the open model.
+  void closeModel();
+
+ signals:
+  /// The model at `path` is open and shown.
+  void modelOpened(const QString& path);
+  /// Opening `path` failed; `message` is shown in the window.
+  void modelOpenFailed(const QString& path, const QString& message);
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
+
+ private:
+  void createActions();
+  void createMenus();
+  void createStatusBar();
+  void restoreWindowState();
+  void saveWindowState() const;
+  void rebuildRecentMenu();
+  void showAbout();
+
+  void ui_onOpened(const ModelSnapshotPtr& snapshot);
+  void ui_onOpenFailed(const QString& path, const QString& message);
+  void ui_onClosed();
+  void ui_onBusyChanged(bool busy);
+  void ui_onPhase(OpenPhase phase, const QString& path);
+
+  /// The first local .gguf file among `mime`'s URLs; otherwise empty, with the name of
+  /// the first thing that is not a model in `rejected` (if any).
+  [[nodiscard]] static QString modelPathFromMime(const QMimeData* mime, QString* rejected);
+
+  Options options_;
+  EngineController* engine_ = nullptr;
+  ModelLoader* loader_ = nullptr;
+  ModelPanel* panel_ = nullptr;
+  RecentModels recent_;
+
+  QAction* open_action_ = nullptr;
+  QAction* close_action_ = nullptr;
+  QAction* clear_recent_action_ = nullptr;
+  QAction* quit_action_ = nullptr;
+  QMenu* recent_menu_ = nullptr;
+  QLabel* phase_label_ = nullptr;
+  QProgressBar* busy_bar_ = nullptr;
+};
+
+}  // namespace es::ui

@@ -1,0 +1,143 @@
+#include "model_loader.h"
+
+#include <QFile>
+#include <QPointer>
+#include <algorithm>
+#include <exception>
+#include <new>
+#include <utility>
+
+#include "engine_controller.h"
+#include "expertscope/error.h"
+
+namespace es::ui {
+
+namespace {
+
+/// Model requests share one tag: a newer open or close replaces a queued older one.
+const QString kModelTag = QStringLiteral("model");
+
+}  // namespace
+
+/// What an engine command knows of its request. The loader is reached only through
+/// guiInvoke and a QPointer checked on the UI thread, so a loader destroyed meanwhile
+/// simply misses the report.
+struct ModelLoader::Request {
+  EngineController* engine = nullptr;
+  QPointer<ModelLoader> loader;
+  uint64_t id = 0;
+  QString path;
+
+  /// Queues `fn(loader)` to the UI thread.
+  template <typename Fn>
+  void send(Fn fn) const {
+    engine->guiInvoke([loader = loader, fn = std::move(fn)] {
+      if (loader) fn(*loader);
+    });
+  }
+};
+
+QString open_phase_text(OpenPhase phase) {
+  switch (phase) {
+    case OpenPhase::mapping:
+      return ModelLoader::tr("Mapping and validating the file");
+    case OpenPhase::reading:
+      return ModelLoader::tr("Reading hyper-parameters");
+    case OpenPhase::checking:
+      return ModelLoader::tr("Checking tensors");
+    case OpenPhase::counting:
+      return ModelLoader::tr("Counting parameters");
+    case OpenPhase::unset:
+      break;
+  }
+  return QString();
+}
+
+ModelLoader::ModelLoader(EngineController* engine, QObject* parent)
+    : QObject(parent), engine_(engine) {}
+
+void ModelLoader::open(const QString& path) {
+  const bool was_busy = busy();
+  pending_path_ = path;
+  const Request request{engine_, this, ++requested_, path};
+  if (!was_busy) emit busyChanged(true);
+  engine_->asyncInvoke(kModelTag, [request](EngineState& state) { rt_openModel(state, request); });
+}
+
+void ModelLoader::close() {
+  const bool was_busy = busy();
+  pending_path_.clear();
+  const Request request{engine_, this, ++requested_, QString()};
+  if (!was_busy) emit busyChanged(true);
+  engine_->asyncInvoke(kModelTag, [request](EngineState& state) { rt_closeModel(state, request); });
+}
+
+void ModelLoader::rt_openModel(EngineState& state, const Request& request) {
+  const auto phase = [&request](OpenPhase p) {
+    request.send(
+        [p, id = request.id, path = request.path](ModelLoader& l) { l.ui_phase(id, p, path); });
+  };
+  ModelSnapshotPtr snapshot;
+  QString error;
+  try {
+    phase(OpenPhase::mapping);
+    gguf::File file = gguf::File::open(QFile::encodeName(request.path).toStdString());
+    phase(OpenPhase::reading);
+    const HParams hp = read_hparams(file);
+    phase(OpenPhase::checking);
+    check_tensors(file, hp);
+    phase(OpenPhase::counting);
+    ModelSummary summary = summarize(file);
+    snapshot = std::make_shared<const ModelSnapshot>(make_snapshot(request.path, file, summary));
+    // Only now, with everything checked, does the new model replace the old one.
+    state.summary = std::move(summary);
+    state.file = std::move(file);
+  } catch (const std::bad_alloc&) {
+    error = tr("%1: out of memory while reading the model").arg(request.path);
+  } catch (const std::exception& e) {
+    error = QString::fromUtf8(e.what());
+  }
+  if (snapshot) {
+    request.send([snapshot, id = request.id](ModelLoader& l) { l.ui_opened(id, snapshot); });
+  } else {
+    request.send([error, id = request.id, path = request.path](ModelLoader& l) {
+      l.ui_failed(id, path, error);
+    });
+  }
+}
+
+void ModelLoader::rt_closeModel(EngineState& state, const Request& request) {
+  state.summary.reset();
+  state.file.reset();  // Unmaps the file, here on the engine thread.
+  request.send([id = request.id](ModelLoader& l) { l.ui_closed(id); });
+}
+
+void ModelLoader::ui_phase(uint64_t request, OpenPhase phase, const QString& path) {
+  if (request == requested_) emit phaseChanged(phase, path);
+}
+
+void ModelLoader::ui_opened(uint64_t request, ModelSnapshotPtr snapshot) {
+  current_ = std::move(snapshot);
+  ui_finish(request);
+  emit opened(current_);
+}
+
+void ModelLoader::ui_failed(uint64_t request, const QString& path, const QString& message) {
+  ui_finish(request);
+  emit openFailed(path, message);
+}
+
+void ModelLoader::ui_closed(uint64_t request) {
+  current_.reset();
+  ui_finish(request);
+  emit closed();
+}
+
+void ModelLoader::ui_finish(uint64_t request) {
+  const bool was_busy = busy();
+  completed_ = std::max(completed_, request);
+  if (!busy()) pending_path_.clear();
+  if (was_busy && !busy()) emit busyChanged(false);
+}
+
+}  // namespace es::ui
