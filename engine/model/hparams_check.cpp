@@ -55,6 +55,10 @@ void check_sizes(const Checker& c) {
   c.range("attention.value_length", hp.head_dim_v, 1, max_dim);
   c.range("feed_forward_length", hp.n_ff, 0, max_dim);
   c.range("vocab_size", hp.n_vocab, 1, max_dim);
+  c.range("rope.dimension_count", hp.n_rot, 2, max_dim);
+  const bool ff_sizes_tensors =
+      hp.arch == Arch::llama || hp.arch == Arch::granitemoe || hp.arch == Arch::olmoe;
+  if (ff_sizes_tensors) c.range("feed_forward_length", hp.n_ff, 1, max_dim);
   if (hp.n_rot % 2 != 0) {
     c.fail("metadata key " + c.key("rope.dimension_count") + " is " + num(hp.n_rot) +
            ", expected an even number");

@@ -20,7 +20,7 @@ class SpecList {
     for (int64_t d : shape) s.ne[i++] = d;
     s.required = (flags & kOptional) == 0;
     s.routed_expert = (flags & kExpert) != 0;
-    s.vector = s.n_dims == 1;
+    s.vector = s.n_dims == 1 || s.name.ends_with(".bias");
     specs_.push_back(std::move(s));
   }
   void layer(uint32_t il, std::string_view suffix, std::initializer_list<int64_t> shape,
