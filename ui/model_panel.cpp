@@ -128,7 +128,7 @@ QWidget* ModelPanel::buildWelcomePage() {
                           page);
   hint->setWordWrap(true);
   hint->setAlignment(Qt::AlignCenter);
-  hint->setMaximumWidth(460);
+  hint->setFixedWidth(480);
   make_muted(hint);
   auto* open = new QPushButton(tr("Open Model…"), page);
   open->setObjectName(QStringLiteral("welcomeOpen"));
@@ -138,7 +138,13 @@ QWidget* ModelPanel::buildWelcomePage() {
   column->addWidget(icon, 0, Qt::AlignHCenter);
   column->addSpacing(8);
   column->addWidget(heading, 0, Qt::AlignHCenter);
-  column->addWidget(hint, 0, Qt::AlignHCenter);
+  // Centred by stretches, not an alignment flag: an aligned item loses heightForWidth and
+  // the wrapped text would be cut.
+  auto* hint_row = new QHBoxLayout;
+  hint_row->addStretch(1);
+  hint_row->addWidget(hint);
+  hint_row->addStretch(1);
+  column->addLayout(hint_row);
   column->addSpacing(12);
   column->addWidget(open, 0, Qt::AlignHCenter);
   column->addStretch(3);
