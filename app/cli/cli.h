@@ -6,6 +6,7 @@
 // every other kind exits 3. main() prints the one `error: ` line.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -54,7 +55,17 @@ class Args {
 /// report a missing model the same way before the engine opens it.
 void require_readable_file(const std::filesystem::path& path);
 
+/// Writes `bytes` to `path` through a temporary file and a rename: never half-written.
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
+/// Parses a whole decimal integer; a usage error naming `what` otherwise.
+[[nodiscard]] int64_t parse_int(std::string_view text, std::string_view what);
+/// Parses a whole decimal number; a usage error naming `what` otherwise.
+[[nodiscard]] double parse_number(std::string_view text, std::string_view what);
+/// Parses "1,2,3" into token ids (range-checked against the vocabulary later).
+[[nodiscard]] std::vector<int32_t> parse_token_list(std::string_view text);
+
 // The commands (one file each).
 int cmd_info(const Args& args);
+int cmd_eval(const Args& args);
 
 }  // namespace es::cli

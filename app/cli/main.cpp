@@ -28,6 +28,10 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"info", "MODEL.gguf [--compact]", "print the model's JSON summary", cmd_info},
+    {"eval",
+     "-m MODEL --tokens 1,2,3 [--backend cpu] [--threads N] [--kv-type f32|f16]\n"
+     "         [--logits OUT.f32]",
+     "one forward pass over exactly the given tokens; logits as raw float32", cmd_eval},
 };
 
 const Command* find_command(std::string_view name) {

@@ -1,0 +1,62 @@
+// A Context runs a Model: it owns the KV cache, the current position and a compute
+// backend, and evaluates batches of tokens, producing logits and the routing of every
+// token at every MoE layer.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "expertscope/model.h"
+#include "expertscope/routing.h"
+
+namespace es {
+
+struct ContextParams {
+  uint32_t n_ctx = 4096;   ///< Positions the KV cache holds.
+  uint32_t n_batch = 512;  ///< Tokens per forward pass; longer inputs run in chunks.
+  uint32_t n_threads = 0;  ///< CPU threads (0: one per core).
+  std::string backend = "cpu";
+  bool kv_f16 = true;              ///< F16 KV cache (else F32).
+  int32_t full_router_layer = -1;  ///< Record the full router distribution of this layer.
+};
+
+/// Which rows of logits decode() keeps.
+enum class LogitsRows : int { unset = 0, last = 1, all = 2 };
+
+class Context {
+ public:
+  /// Throws es::Error if the backend is unknown or memory cannot be had.
+  Context(std::shared_ptr<const Model> model, const ContextParams& params);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  /// Evaluates `tokens` at positions n_past() .. n_past() + n - 1 and appends them to the
+  /// KV cache. Throws es::Error for an out-of-range token id or when the tokens do not fit
+  /// in the context (nothing is evaluated then). If `cancel` becomes true between chunks
+  /// of a long input, stops and returns false (the tokens evaluated so far stay cached).
+  bool decode(std::span<const int32_t> tokens, LogitsRows rows,
+              const std::atomic<bool>* cancel = nullptr);
+
+  /// Logits of row i of the last decode (i < n_logit_rows()).
+  [[nodiscard]] std::span<const float> logits(uint32_t i) const;
+  [[nodiscard]] uint32_t n_logit_rows() const noexcept;
+  /// Routing of every token of the last decode.
+  [[nodiscard]] const RoutingBatch& routing() const noexcept;
+
+  [[nodiscard]] uint32_t n_past() const noexcept;
+  [[nodiscard]] uint32_t n_ctx() const noexcept;
+  /// Forgets positions >= n (n <= n_past()).
+  void truncate(uint32_t n);
+  [[nodiscard]] const Model& model() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace es
