@@ -178,12 +178,33 @@ Mat Forward::take(uint32_t rows, uint32_t cols) {
   return m;
 }
 
+namespace {
+
+/// YaRN's magnitude correction, get_mscale in Hugging Face's modeling_rope_utils.
+float get_mscale(float scale, float mscale) {
+  return scale <= 1.0f ? 1.0f : 0.1f * mscale * std::log(scale) + 1.0f;
+}
+
+}  // namespace
+
+float Forward::yarn_magnitude() const {
+  // The factor cos and sin are scaled by (llama.cpp's yarn_attn_factor before the
+  // rope kernel's own (1 + 0.1 ln f), which is folded in here).
+  const float f = hp_.rope_scaling_factor;
+  if (hp_.rope_yarn_log_mul == 0.0f) return get_mscale(f, 1.0f);
+  const float all_dims = hp_.rope_yarn_log_mul;
+  // DeepSeek-V2 configs give mscale == mscale_all_dim (0.707); V3 gives 1.0 for both.
+  const float ms = hp_.arch == Arch::deepseek2 && all_dims != 1.0f ? all_dims : 1.0f;
+  return get_mscale(f, ms) / get_mscale(f, all_dims);
+}
+
 float Forward::attention_scale(uint32_t head_dim) const {
   if (hp_.attention_scale != 0.0f) return hp_.attention_scale;
   float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   if (hp_.arch == Arch::deepseek2 && hp_.rope_scaling == RopeScaling::yarn) {
-    // DeepSeek's YaRN scales attention by mscale^2, mscale = 1 + log_mul * ln(factor).
-    const float mscale = 1.0f + hp_.rope_yarn_log_mul * std::log(hp_.rope_scaling_factor);
+    // DeepSeek scales attention by mscale^2, mscale = 1 + 0.1 * mscale_all_dim * ln f.
+    const float mscale = yarn_magnitude() *
+                         (1.0f + 0.1f * hp_.rope_yarn_log_mul * std::log(hp_.rope_scaling_factor));
     scale *= mscale * mscale;
   }
   return scale;
@@ -198,10 +219,8 @@ backend::RopeParams Forward::rope_params() const {
   p.n_ctx_orig = hp_.rope_orig_ctx != 0 ? hp_.rope_orig_ctx : hp_.n_ctx_train;
   if (hp_.rope_scaling == RopeScaling::yarn) {
     p.ext_factor = 1.0f;
-    // Cancels YaRN's own magnitude correction; DeepSeek applies it through the scale.
-    p.attn_factor = hp_.arch == Arch::deepseek2
-                        ? 1.0f / (1.0f + 0.1f * std::log(hp_.rope_scaling_factor))
-                        : 1.0f;
+    // The kernel multiplies by (1 + 0.1 ln f) itself, as ggml's does; cancel it here.
+    p.attn_factor = yarn_magnitude() / (1.0f + 0.1f * std::log(hp_.rope_scaling_factor));
   }
   return p;
 }

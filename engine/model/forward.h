@@ -48,6 +48,7 @@ class Forward {
   backend::Mat moe(uint32_t l, uint32_t m, backend::Mat h, RoutingBatch& routing);
   backend::Mat take(uint32_t rows, uint32_t cols);
   [[nodiscard]] float attention_scale(uint32_t head_dim) const;
+  [[nodiscard]] float yarn_magnitude() const;
   [[nodiscard]] backend::RopeParams rope_params() const;
 
   const Model& model_;

@@ -93,17 +93,70 @@ double sigmoid(double x) {
   return 1.0 / (1.0 + std::exp(-x));
 }
 
-/// Rotates dims [offset, offset + n_rot) of `v` for position `pos`.
-void rope(double* v, uint32_t n_rot, uint32_t pos, RopeStyle style, double base) {
-  for (uint32_t i = 0; i < n_rot / 2; ++i) {
-    const double theta = pos * std::pow(base, -2.0 * i / n_rot);
-    const double c = std::cos(theta), s = std::sin(theta);
-    const uint32_t a = style == RopeStyle::neox ? i : 2 * i;
-    const uint32_t b = style == RopeStyle::neox ? i + n_rot / 2 : 2 * i + 1;
-    const double x0 = v[a], x1 = v[b];
-    v[a] = x0 * c - x1 * s;
-    v[b] = x0 * s + x1 * c;
+/// RoPE as Hugging Face writes it (modeling_rope_utils): plain, linear, or YaRN with its
+/// ramp between interpolated and extrapolated frequencies and its magnitude factor.
+struct Rope {
+  uint32_t n_rot = 0;
+  RopeStyle style = RopeStyle::normal;
+  double base = 10000;
+  double factor = 1;  ///< Context extension factor (1: none).
+  bool yarn = false;
+  double magnitude = 1;      ///< cos and sin are multiplied by this (YaRN's attention factor).
+  double low = 0, high = 0;  ///< YaRN correction range, in rotation-pair indices.
+
+  static double correction_dim(double n_rotations, uint32_t dim, double base, uint32_t orig) {
+    return dim * std::log(orig / (n_rotations * 2 * M_PI)) / (2 * std::log(base));
   }
+
+  [[nodiscard]] double inv_freq(uint32_t i) const {
+    const double extrap = std::pow(base, -2.0 * i / n_rot);
+    const double interp = extrap / factor;
+    if (!yarn) return interp;
+    const double ramp = std::clamp((i - low) / std::max(high - low, 0.001), 0.0, 1.0);
+    const double extrap_weight = 1.0 - ramp;
+    return interp * (1 - extrap_weight) + extrap * extrap_weight;
+  }
+
+  /// Rotates the n_rot dims of `v` for position `pos`.
+  void apply(double* v, uint32_t pos) const {
+    for (uint32_t i = 0; i < n_rot / 2; ++i) {
+      const double theta = pos * inv_freq(i);
+      const double c = std::cos(theta) * magnitude, s = std::sin(theta) * magnitude;
+      const uint32_t a = style == RopeStyle::neox ? i : 2 * i;
+      const uint32_t b = style == RopeStyle::neox ? i + n_rot / 2 : 2 * i + 1;
+      const double x0 = v[a], x1 = v[b];
+      v[a] = x0 * c - x1 * s;
+      v[b] = x0 * s + x1 * c;
+    }
+  }
+};
+
+double get_mscale(double scale, double mscale) {
+  return scale <= 1 ? 1.0 : 0.1 * mscale * std::log(scale) + 1.0;
+}
+
+Rope make_rope(const HParams& hp) {
+  Rope r;
+  r.n_rot = hp.n_rot;
+  r.style = hp.rope_style;
+  r.base = hp.rope_freq_base;
+  if (hp.rope_scaling == RopeScaling::linear || hp.rope_scaling == RopeScaling::yarn) {
+    r.factor = hp.rope_scaling_factor;
+  }
+  if (hp.rope_scaling == RopeScaling::yarn) {
+    r.yarn = true;
+    const uint32_t orig = hp.rope_orig_ctx != 0 ? hp.rope_orig_ctx : hp.n_ctx_train;
+    r.low = std::max(0.0, std::floor(Rope::correction_dim(32, hp.n_rot, r.base, orig)));
+    r.high = std::min(hp.n_rot - 1.0, std::ceil(Rope::correction_dim(1, hp.n_rot, r.base, orig)));
+    if (hp.rope_yarn_log_mul != 0) {
+      const double all = hp.rope_yarn_log_mul;
+      const double ms = hp.arch == Arch::deepseek2 && all != 1.0 ? all : 1.0;
+      r.magnitude = get_mscale(r.factor, ms) / get_mscale(r.factor, all);
+    } else {
+      r.magnitude = get_mscale(r.factor, 1.0);
+    }
+  }
+  return r;
 }
 
 void softmax_in_place(Vec& x, double extra_logit = -std::numeric_limits<double>::infinity()) {
@@ -117,11 +170,7 @@ void softmax_in_place(Vec& x, double extra_logit = -std::numeric_limits<double>:
 class Forward {
  public:
   Forward(const gguf::File& f, const HParams& hp, std::span<const int32_t> tokens)
-      : hp_(hp), w_(f), tokens_(tokens.begin(), tokens.end()) {
-    if (hp.rope_scaling == RopeScaling::yarn || hp.rope_scaling == RopeScaling::linear) {
-      throw Error(ErrorKind::unsupported, "reference: RoPE scaling is not written yet");
-    }
-  }
+      : hp_(hp), w_(f), tokens_(tokens.begin(), tokens.end()), rope_(make_rope(hp)) {}
 
   RefOutput run() {
     const size_t n = tokens_.size();
@@ -200,10 +249,8 @@ class Forward {
           k[t] = rms_norm(k[t], w_.get(blk(l, "attn_k_norm.weight")), hp_.norm_rms_eps);
         }
       }
-      for (size_t hh = 0; hh < H; ++hh)
-        rope(&q[t][hh * dk], hp_.n_rot, t, hp_.rope_style, hp_.rope_freq_base);
-      for (size_t g = 0; g < G; ++g)
-        rope(&k[t][g * dk], hp_.n_rot, t, hp_.rope_style, hp_.rope_freq_base);
+      for (size_t hh = 0; hh < H; ++hh) rope_.apply(&q[t][hh * dk], t);
+      for (size_t g = 0; g < G; ++g) rope_.apply(&k[t][g * dk], t);
     }
     const double scale =
         hp_.attention_scale != 0 ? hp_.attention_scale : 1.0 / std::sqrt(static_cast<double>(dk));
@@ -252,9 +299,8 @@ class Forward {
       const Vec kva = matvec(w_.get(blk(l, "attn_kv_a_mqa.weight")), h[t], E, C + R);
       const Vec c = rms_norm(kva, w_.get(blk(l, "attn_kv_a_norm.weight")), hp_.norm_rms_eps, 0, C);
       kpe[t].assign(kva.begin() + static_cast<ptrdiff_t>(C), kva.end());
-      rope(kpe[t].data(), R, t, hp_.rope_style, hp_.rope_freq_base);
-      for (size_t hh = 0; hh < H; ++hh)
-        rope(&q[t][hh * dq + nope], R, t, hp_.rope_style, hp_.rope_freq_base);
+      rope_.apply(kpe[t].data(), t);
+      for (size_t hh = 0; hh < H; ++hh) rope_.apply(&q[t][hh * dq + nope], t);
       kn[t].assign(H * nope, 0.0);
       v[t].assign(H * dv, 0.0);
       if (split_kv) {
@@ -277,7 +323,11 @@ class Forward {
         }
       }
     }
-    const double scale = 1.0 / std::sqrt(static_cast<double>(dq));
+    double scale = 1.0 / std::sqrt(static_cast<double>(dq));
+    if (rope_.yarn) {  // DeepSeek: softmax scale * mscale^2, mscale = get_mscale(f, all_dim).
+      const double m = rope_.magnitude * get_mscale(rope_.factor, hp_.rope_yarn_log_mul);
+      scale *= m * m;
+    }
     std::vector<Vec> out(n);
     for (size_t t = 0; t < n; ++t) {
       Vec cat(H * dv, 0.0);
@@ -426,6 +476,7 @@ class Forward {
   const HParams& hp_;
   Weights w_;
   std::vector<int32_t> tokens_;
+  Rope rope_;
   RefOutput out_;
 };
 
