@@ -7,6 +7,39 @@
 
 namespace es::ui {
 
+namespace {
+
+/// "blk.2" < "blk.10": runs of digits compare as numbers, everything else as
+/// case-folded characters. Locale-free on purpose (QCollator ignores numeric mode in
+/// the C locale), and tensor names are ASCII anyway.
+int natural_compare(QStringView a, QStringView b) {
+  qsizetype i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (a[i].isDigit() && b[j].isDigit()) {
+      while (i < a.size() && a[i] == u'0') ++i;  // Leading zeros do not count.
+      while (j < b.size() && b[j] == u'0') ++j;
+      qsizetype ei = i, ej = j;
+      while (ei < a.size() && a[ei].isDigit()) ++ei;
+      while (ej < b.size() && b[ej].isDigit()) ++ej;
+      if (ei - i != ej - j) return ei - i < ej - j ? -1 : 1;  // Fewer digits: smaller.
+      if (const int c = a.sliced(i, ei - i).compare(b.sliced(j, ej - j)); c != 0) return c;
+      i = ei;
+      j = ej;
+      continue;
+    }
+    const char16_t ca = a[i].toCaseFolded().unicode();
+    const char16_t cb = b[j].toCaseFolded().unicode();
+    if (ca != cb) return ca < cb ? -1 : 1;
+    ++i;
+    ++j;
+  }
+  if (i < a.size()) return 1;
+  if (j < b.size()) return -1;
+  return 0;
+}
+
+}  // namespace
+
 TensorTableModel::TensorTableModel(QObject* parent) : QAbstractTableModel(parent) {}
 
 void TensorTableModel::setSnapshot(ModelSnapshotPtr snapshot) {
@@ -121,15 +154,13 @@ TensorFilterProxy::TensorFilterProxy(QObject* parent) : QSortFilterProxyModel(pa
   setFilterRole(TensorTableModel::filter_role);
   setFilterKeyColumn(-1);  // Any column; only name and type answer the filter role.
   setSortCaseSensitivity(Qt::CaseInsensitive);
-  collator_.setNumericMode(true);
-  collator_.setCaseSensitivity(Qt::CaseInsensitive);
 }
 
 bool TensorFilterProxy::lessThan(const QModelIndex& left, const QModelIndex& right) const {
   const QVariant a = left.data(sortRole());
   const QVariant b = right.data(sortRole());
   if (a.typeId() == QMetaType::QString && b.typeId() == QMetaType::QString) {
-    return collator_.compare(a.toString(), b.toString()) < 0;
+    return natural_compare(a.toString(), b.toString()) < 0;
   }
   return a.toULongLong() < b.toULongLong();
 }

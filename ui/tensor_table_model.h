@@ -3,7 +3,6 @@
 #pragma once
 
 #include <QAbstractTableModel>
-#include <QCollator>
 #include <QSortFilterProxyModel>
 
 #include "model_snapshot.h"
@@ -54,9 +53,6 @@ class TensorFilterProxy : public QSortFilterProxyModel {
 
  protected:
   [[nodiscard]] bool lessThan(const QModelIndex& left, const QModelIndex& right) const override;
-
- private:
-  QCollator collator_;
 };
 
 }  // namespace es::ui

@@ -88,6 +88,7 @@ class TestMainWindow : public QObject {
   void openShowsSummaryAndTensors();
   void filterNarrowsTheTensorTable();
   void sortingByBytesIsNumeric();
+  void tensorProxySortsNamesNaturallyAndBytesNumerically();
   void corruptFileShowsErrorAndKeepsTheOpenModel();
   void corruptFileOnEmptyWindowShowsErrorBanner();
   void droppingAGgufOpensIt();
@@ -268,6 +269,48 @@ void TestMainWindow::sortingByBytesIsNumeric() {
   }
   QVERIFY(names.indexOf(QRegularExpression("^blk\\.0\\..*")) <
           names.indexOf(QRegularExpression("^blk\\.1\\..*")));
+}
+
+void TestMainWindow::tensorProxySortsNamesNaturallyAndBytesNumerically() {
+  auto snapshot = std::make_shared<es::ui::ModelSnapshot>();
+  const auto add = [&](const char* name, uint64_t bytes) {
+    es::ui::TensorRow row;
+    row.name = QString::fromLatin1(name);
+    row.type = QStringLiteral("F32");
+    row.n_dims = 1;
+    row.ne = {static_cast<int64_t>(bytes / 4), 1, 1, 1};
+    row.n_elements = bytes / 4;
+    row.n_bytes = bytes;
+    snapshot->tensors.push_back(row);
+  };
+  add("blk.10.ffn_up_exps.weight", 1024);          // "1.00 KiB"
+  add("blk.2.ffn_up_exps.weight", 512);            // "512 bytes"
+  add("blk.1.attn_norm.weight", 3 * 1024 * 1024);  // "3.00 MiB"
+  add("output.weight", 2048);                      // "2.00 KiB"
+  es::ui::TensorTableModel model;
+  model.setSnapshot(snapshot);
+  es::ui::TensorFilterProxy proxy;
+  proxy.setSourceModel(&model);
+  const auto column = [&](int c) {
+    QStringList values;
+    for (int row = 0; row < proxy.rowCount(); ++row)
+      values << proxy.index(row, c).data().toString();
+    return values;
+  };
+  using M = es::ui::TensorTableModel;
+  proxy.sort(M::name, Qt::AscendingOrder);
+  QCOMPARE(column(M::name), (QStringList{"blk.1.attn_norm.weight", "blk.2.ffn_up_exps.weight",
+                                         "blk.10.ffn_up_exps.weight", "output.weight"}));
+  proxy.sort(M::bytes, Qt::AscendingOrder);
+  QCOMPARE(column(M::name), (QStringList{"blk.2.ffn_up_exps.weight", "blk.10.ffn_up_exps.weight",
+                                         "output.weight", "blk.1.attn_norm.weight"}));
+  proxy.sort(M::shape, Qt::DescendingOrder);  // By element count.
+  QCOMPARE(proxy.index(0, M::name).data().toString(), QStringLiteral("blk.1.attn_norm.weight"));
+  QCOMPARE(
+      proxy.index(0, M::bytes).data(Qt::TextAlignmentRole).value<Qt::Alignment>() & Qt::AlignRight,
+      Qt::AlignRight);
+  proxy.setPattern(QStringLiteral("blk.?.*exps"));
+  QCOMPARE(proxy.rowCount(), 1);
 }
 
 void TestMainWindow::corruptFileShowsErrorAndKeepsTheOpenModel() {
