@@ -88,8 +88,8 @@ void Writer::set(std::string key, Value value) {
   kv_.emplace_back(std::move(key), std::move(value));
 }
 
-void Writer::add_tensor(std::string name, TensorType type, std::vector<int64_t> shape,
-                        std::vector<uint8_t> data) {
+uint64_t Writer::check_tensor(const std::string& name, TensorType type,
+                              const std::vector<int64_t>& shape) const {
   const auto fail = [&](const std::string& what) {
     throw Error(ErrorKind::usage, "gguf::Writer: tensor " + name + ": " + what);
   };
@@ -105,11 +105,24 @@ void Writer::add_tensor(std::string name, TensorType type, std::vector<int64_t> 
     n *= static_cast<uint64_t>(d);
   }
   if (shape[0] % traits.block_elems != 0) fail("row length is not a whole number of blocks");
-  if (n / traits.block_elems * traits.block_bytes != data.size()) {
-    fail("data has " + std::to_string(data.size()) + " bytes, the shape needs " +
-         std::to_string(n / traits.block_elems * traits.block_bytes));
+  return n / traits.block_elems * traits.block_bytes;
+}
+
+void Writer::add_tensor(std::string name, TensorType type, std::vector<int64_t> shape,
+                        std::vector<uint8_t> data) {
+  const uint64_t n_bytes = check_tensor(name, type, shape);
+  if (n_bytes != data.size()) {
+    throw Error(ErrorKind::usage, "gguf::Writer: tensor " + name + ": data has " +
+                                      std::to_string(data.size()) + " bytes, the shape needs " +
+                                      std::to_string(n_bytes));
   }
-  tensors_.push_back(Tensor{std::move(name), type, std::move(shape), std::move(data)});
+  tensors_.push_back(Tensor{std::move(name), type, std::move(shape), std::move(data), n_bytes, {}});
+}
+
+void Writer::add_tensor_streamed(std::string name, TensorType type, std::vector<int64_t> shape,
+                                 FillFn fill) {
+  const uint64_t n_bytes = check_tensor(name, type, shape);
+  tensors_.push_back(Tensor{std::move(name), type, std::move(shape), {}, n_bytes, std::move(fill)});
 }
 
 void Writer::add_tensor_f32(std::string name, std::vector<int64_t> shape,
@@ -119,8 +132,8 @@ void Writer::add_tensor_f32(std::string name, std::vector<int64_t> shape,
   add_tensor(std::move(name), TensorType::F32, std::move(shape), std::move(bytes));
 }
 
-std::vector<uint8_t> Writer::to_bytes() const {
-  uint64_t alignment = default_alignment;
+std::vector<uint8_t> Writer::header_bytes(uint64_t& alignment) const {
+  alignment = default_alignment;
   for (const auto& [key, value] : kv_) {
     if (key != "general.alignment") continue;
     const auto* a = std::get_if<uint32_t>(&value.data);
@@ -129,7 +142,6 @@ std::vector<uint8_t> Writer::to_bytes() const {
     }
     alignment = *a;
   }
-
   std::vector<uint8_t> out;
   Sink s(out);
   s.bytes(format::magic, 4);
@@ -148,37 +160,62 @@ std::vector<uint8_t> Writer::to_bytes() const {
     for (const int64_t d : t.shape) s.put<int64_t>(d);
     s.put<uint32_t>(static_cast<uint32_t>(t.type));
     s.put<uint64_t>(offset);
-    offset = format::align_up(offset + t.data.size(), alignment);
+    offset = format::align_up(offset + t.n_bytes, alignment);
   }
   s.pad_to(alignment);
+  return out;
+}
+
+std::vector<uint8_t> Writer::to_bytes() const {
+  uint64_t alignment = 0;
+  std::vector<uint8_t> out = header_bytes(alignment);
   for (const auto& t : tensors_) {
-    s.bytes(t.data.data(), t.data.size());
-    s.pad_to(alignment);
+    const size_t at = out.size();
+    if (t.fill) {
+      out.resize(at + t.n_bytes);
+      t.fill(std::span(out.data() + at, t.n_bytes));
+    } else {
+      out.insert(out.end(), t.data.begin(), t.data.end());
+    }
+    out.resize(format::align_up(out.size(), alignment), 0);
   }
   return out;
 }
 
 void Writer::write(const std::filesystem::path& path) const {
-  const std::vector<uint8_t> bytes = to_bytes();
   std::filesystem::path tmp = path;
   tmp += ".tmp-" + std::to_string(::getpid());
+  const auto fail = [&](const std::string& what) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw Error(ErrorKind::io, path.string() + ": " + what);
+  };
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      throw Error(ErrorKind::io, path.string() + ": cannot write");
+    uint64_t alignment = 0;
+    const std::vector<uint8_t> header = header_bytes(alignment);
+    out.write(reinterpret_cast<const char*>(header.data()),
+              static_cast<std::streamsize>(header.size()));
+    std::vector<uint8_t> buffer;
+    const std::vector<char> padding(alignment, 0);
+    for (const auto& t : tensors_) {
+      const uint8_t* data = t.data.data();
+      if (t.fill) {
+        buffer.resize(t.n_bytes);
+        t.fill(std::span(buffer.data(), buffer.size()));
+        data = buffer.data();
+      }
+      out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(t.n_bytes));
+      const uint64_t pad = format::align_up(t.n_bytes, alignment) - t.n_bytes;
+      out.write(padding.data(), static_cast<std::streamsize>(pad));
+      if (!out) fail("cannot write");
     }
+    out.flush();
+    if (!out) fail("cannot write");
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw Error(ErrorKind::io, path.string() + ": cannot rename the written file into place");
-  }
+  if (ec) fail("cannot rename the written file into place");
 }
 
 }  // namespace es::gguf

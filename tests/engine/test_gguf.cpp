@@ -215,6 +215,35 @@ class TestGguf : public QObject {
     QCOMPARE(back[3], 4.0f);
   }
 
+  /// Streamed tensors are filled at write time and give the same file as held ones.
+  void streamedTensorsMatchHeldOnes() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const auto bytes = random_bytes(34 * 6, 42);
+    Writer held, streamed;
+    for (Writer* w : {&held, &streamed}) {
+      w->set("general.architecture", "test");
+      w->set("general.alignment", uint32_t{64});
+    }
+    held.add_tensor("a", es::TensorType::Q8_0, {64, 3}, bytes);
+    int calls = 0;
+    streamed.add_tensor_streamed("a", es::TensorType::Q8_0, {64, 3}, [&](std::span<uint8_t> dst) {
+      ++calls;
+      QCOMPARE(dst.size(), bytes.size());
+      std::copy(bytes.begin(), bytes.end(), dst.begin());
+    });
+    const std::filesystem::path path = dir.filePath("s.gguf").toStdString();
+    streamed.write(path);
+    QCOMPARE(calls, 1);
+    QFile f(QString::fromStdString(path.string()));
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray on_disk = f.readAll();
+    const auto want = held.to_bytes();
+    QCOMPARE(static_cast<size_t>(on_disk.size()), want.size());
+    QVERIFY(std::memcmp(on_disk.constData(), want.data(), want.size()) == 0);
+    QVERIFY(streamed.to_bytes() == want);
+  }
+
   void goldenFilesOpen_data() {
     QTest::addColumn<QString>("file");
     QTest::addColumn<QString>("arch");

@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -240,6 +241,12 @@ class Writer {
                   std::vector<uint8_t> data);
   /// Convenience for F32 tensors.
   void add_tensor_f32(std::string name, std::vector<int64_t> shape, std::span<const float> data);
+  /// Fills a tensor's bytes when the file is written: `fill(dst)` must write exactly
+  /// dst.size() bytes (the size the type and shape give). Lets multi-gigabyte files be
+  /// written without holding their data in memory.
+  using FillFn = std::function<void(std::span<uint8_t> dst)>;
+  void add_tensor_streamed(std::string name, TensorType type, std::vector<int64_t> shape,
+                           FillFn fill);
 
   /// The whole file as bytes.
   [[nodiscard]] std::vector<uint8_t> to_bytes() const;
@@ -252,7 +259,14 @@ class Writer {
     TensorType type;
     std::vector<int64_t> shape;
     std::vector<uint8_t> data;
+    uint64_t n_bytes = 0;
+    FillFn fill;  ///< Set for streamed tensors (data is then empty).
   };
+  /// Checks name, shape and type; returns the tensor's byte size.
+  uint64_t check_tensor(const std::string& name, TensorType type,
+                        const std::vector<int64_t>& shape) const;
+  /// Everything before the data section, padded to the alignment.
+  [[nodiscard]] std::vector<uint8_t> header_bytes(uint64_t& alignment) const;
   uint32_t version_;
   std::vector<std::pair<std::string, Value>> kv_;
   std::vector<Tensor> tensors_;
