@@ -34,7 +34,7 @@ std::unique_ptr<backend::Backend> make_backend(const ContextParams& p) {
 /// Appends the routing of a chunk to the routing of the whole decode.
 void append_routing(RoutingBatch& all, const RoutingBatch& chunk) {
   if (all.n_tokens == 0) {
-    all = chunk;
+    all = chunk;  // Copy-assignment reuses the vectors' capacity.
     return;
   }
   all.n_tokens += chunk.n_tokens;
@@ -82,7 +82,8 @@ bool Context::decode(std::span<const int32_t> tokens, LogitsRows rows,
   const bool all = rows == LogitsRows::all;
   s.logits.clear();
   s.n_logit_rows = 0;
-  s.routing = RoutingBatch{};
+  // Keep every buffer's capacity: steady-state decoding allocates nothing.
+  s.routing.n_tokens = 0;
   const uint32_t n_batch = s.forward->n_batch();
   for (size_t start = 0; start < tokens.size(); start += n_batch) {
     if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return false;

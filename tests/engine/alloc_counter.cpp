@@ -11,12 +11,14 @@ namespace {
 std::atomic<size_t> g_live{0};
 std::atomic<size_t> g_peak{0};
 std::atomic<size_t> g_base{0};
+std::atomic<size_t> g_count{0};
 constexpr size_t kHeader = 16;
 
 void* counted_alloc(size_t n) {
   auto* p = static_cast<unsigned char*>(std::malloc(n + kHeader));
   if (p == nullptr) throw std::bad_alloc();
   *reinterpret_cast<size_t*>(p) = n;
+  g_count.fetch_add(1, std::memory_order_relaxed);
   const size_t live = g_live.fetch_add(n) + n;
   size_t peak = g_peak.load();
   while (live > peak && !g_peak.compare_exchange_weak(peak, live)) {
@@ -62,5 +64,7 @@ void reset_peak_allocation() noexcept {
 size_t peak_allocation_bytes() noexcept {
   return g_peak.load() - g_base.load();
 }
+
+size_t allocation_count() noexcept { return g_count.load(); }
 
 }  // namespace es::test

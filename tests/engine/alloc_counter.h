@@ -10,5 +10,7 @@ namespace es::test {
 void reset_peak_allocation() noexcept;
 /// Highest number of heap bytes live at once since the last reset, above the level then.
 [[nodiscard]] size_t peak_allocation_bytes() noexcept;
+/// Calls of operator new since the program started (any thread).
+[[nodiscard]] size_t allocation_count() noexcept;
 
 }  // namespace es::test

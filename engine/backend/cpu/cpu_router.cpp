@@ -85,7 +85,12 @@ void route_row(const float* logits, const float* bias, const RouterParams& p, Ro
   // Report in descending weight (stable: equal weights keep selection order).
   uint32_t order[max_experts_used];
   for (uint32_t r = 0; r < p.top_k; ++r) order[r] = r;
-  std::stable_sort(order, order + p.top_k, [&](uint32_t a, uint32_t b) { return w[a] > w[b]; });
+  for (uint32_t i = 1; i < p.top_k; ++i) {  // Stable insertion sort: no allocation.
+    const uint32_t v = order[i];
+    uint32_t j = i;
+    for (; j > 0 && w[order[j - 1]] < w[v]; --j) order[j] = order[j - 1];
+    order[j] = v;
+  }
   for (uint32_t r = 0; r < p.top_k; ++r) {
     out_experts[r] = static_cast<uint16_t>(chosen[order[r]]);
     out_weights[r] = w[order[r]];
