@@ -12,6 +12,7 @@
 #include <string>
 
 #include "expertscope/error.h"
+#include "expertscope/quant.h"
 
 namespace es::test {
 namespace {
@@ -48,6 +49,9 @@ class Weights {
     return cache_.emplace(name, widen_tensor(f_, *t)).first->second;
   }
   const Vec* opt(const std::string& name) { return has(name) ? &get(name) : nullptr; }
+  [[nodiscard]] TensorType type(const std::string& name) const {
+    return f_.find_tensor(name)->type;
+  }
 
  private:
   const gguf::File& f_;
@@ -169,8 +173,13 @@ void softmax_in_place(Vec& x, double extra_logit = -std::numeric_limits<double>:
 
 class Forward {
  public:
-  Forward(const gguf::File& f, const HParams& hp, std::span<const int32_t> tokens)
-      : hp_(hp), w_(f), tokens_(tokens.begin(), tokens.end()), rope_(make_rope(hp)) {}
+  Forward(const gguf::File& f, const HParams& hp, std::span<const int32_t> tokens,
+          const RefOptions& options)
+      : hp_(hp),
+        w_(f),
+        tokens_(tokens.begin(), tokens.end()),
+        rope_(make_rope(hp)),
+        options_(options) {}
 
   RefOutput run() {
     const size_t n = tokens_.size();
@@ -186,9 +195,9 @@ class Forward {
     out_.routing.assign(n, {});
     for (uint32_t l = 0; l < hp_.n_layer; ++l) layer(l, x);
     const Vec& norm = w_.get("output_norm.weight");
-    const Vec& head = w_.has("output.weight") ? w_.get("output.weight") : embd;
+    const std::string head = w_.has("output.weight") ? "output.weight" : "token_embd.weight";
     for (size_t t = 0; t < n; ++t) {
-      Vec logits = matvec(head, rms_norm(x[t], norm, hp_.norm_rms_eps), hp_.n_embd, hp_.n_vocab);
+      Vec logits = mv(head, rms_norm(x[t], norm, hp_.norm_rms_eps), hp_.n_embd, hp_.n_vocab);
       if (hp_.logit_scale != 0) {
         for (double& v : logits) v /= hp_.logit_scale;
       }
@@ -227,9 +236,9 @@ class Forward {
     const size_t dk = hp_.head_dim_k, dv = hp_.head_dim_v, E = hp_.n_embd;
     std::vector<Vec> q(n), k(n), v(n);
     for (size_t t = 0; t < n; ++t) {
-      q[t] = matvec(w_.get(blk(l, "attn_q.weight")), h[t], E, H * dk);
-      k[t] = matvec(w_.get(blk(l, "attn_k.weight")), h[t], E, G * dk);
-      v[t] = matvec(w_.get(blk(l, "attn_v.weight")), h[t], E, G * dv);
+      q[t] = mv(blk(l, "attn_q.weight"), h[t], E, H * dk);
+      k[t] = mv(blk(l, "attn_k.weight"), h[t], E, G * dk);
+      v[t] = mv(blk(l, "attn_v.weight"), h[t], E, G * dv);
       add_in_place(q[t], w_.opt(blk(l, "attn_q.bias")));
       add_in_place(k[t], w_.opt(blk(l, "attn_k.bias")));
       add_in_place(v[t], w_.opt(blk(l, "attn_v.bias")));
@@ -273,7 +282,7 @@ class Forward {
           for (size_t i = 0; i < dv; ++i) cat[hh * dv + i] += p[s - s0] * v[s][g * dv + i];
         }
       }
-      out[t] = matvec(w_.get(blk(l, "attn_output.weight")), cat, H * dv, hp_.n_embd);
+      out[t] = mv(blk(l, "attn_output.weight"), cat, H * dv, hp_.n_embd);
       add_in_place(out[t], w_.opt(blk(l, "attn_output.bias")));
     }
     return out;
@@ -290,13 +299,13 @@ class Forward {
     std::vector<Vec> q(n), kn(n), v(n), kpe(n);
     for (size_t t = 0; t < n; ++t) {
       if (hp_.q_lora_rank != 0) {
-        Vec qa = matvec(w_.get(blk(l, "attn_q_a.weight")), h[t], E, hp_.q_lora_rank);
+        Vec qa = mv(blk(l, "attn_q_a.weight"), h[t], E, hp_.q_lora_rank);
         qa = rms_norm(qa, w_.get(blk(l, "attn_q_a_norm.weight")), hp_.norm_rms_eps);
-        q[t] = matvec(w_.get(blk(l, "attn_q_b.weight")), qa, hp_.q_lora_rank, H * dq);
+        q[t] = mv(blk(l, "attn_q_b.weight"), qa, hp_.q_lora_rank, H * dq);
       } else {
-        q[t] = matvec(w_.get(blk(l, "attn_q.weight")), h[t], E, H * dq);
+        q[t] = mv(blk(l, "attn_q.weight"), h[t], E, H * dq);
       }
-      const Vec kva = matvec(w_.get(blk(l, "attn_kv_a_mqa.weight")), h[t], E, C + R);
+      const Vec kva = mv(blk(l, "attn_kv_a_mqa.weight"), h[t], E, C + R);
       const Vec c = rms_norm(kva, w_.get(blk(l, "attn_kv_a_norm.weight")), hp_.norm_rms_eps, 0, C);
       kpe[t].assign(kva.begin() + static_cast<ptrdiff_t>(C), kva.end());
       rope_.apply(kpe[t].data(), t);
@@ -316,7 +325,7 @@ class Forward {
           std::copy(vh.begin(), vh.end(), v[t].begin() + static_cast<ptrdiff_t>(hh * dv));
         }
       } else {
-        const Vec kv = matvec(w_.get(blk(l, "attn_kv_b.weight")), c, C, H * (nope + dv));
+        const Vec kv = mv(blk(l, "attn_kv_b.weight"), c, C, H * (nope + dv));
         for (size_t hh = 0; hh < H; ++hh) {
           for (size_t j = 0; j < nope; ++j) kn[t][hh * nope + j] = kv[hh * (nope + dv) + j];
           for (size_t j = 0; j < dv; ++j) v[t][hh * dv + j] = kv[hh * (nope + dv) + nope + j];
@@ -344,27 +353,25 @@ class Forward {
           for (size_t j = 0; j < dv; ++j) cat[hh * dv + j] += p[s] * v[s][hh * dv + j];
         }
       }
-      out[t] = matvec(w_.get(blk(l, "attn_output.weight")), cat, H * dv, E);
+      out[t] = mv(blk(l, "attn_output.weight"), cat, H * dv, E);
     }
     return out;
   }
 
   /// down(act(gate x) * up x) for a dense FFN; `suffix` "" or "_shexp".
   Vec dense_ffn(uint32_t l, const Vec& x, const std::string& suffix, size_t n_ff) {
-    const Vec g =
-        matvec(w_.get(blk(l, ("ffn_gate" + suffix + ".weight").c_str())), x, hp_.n_embd, n_ff);
-    const Vec u =
-        matvec(w_.get(blk(l, ("ffn_up" + suffix + ".weight").c_str())), x, hp_.n_embd, n_ff);
+    const Vec g = mv(blk(l, ("ffn_gate" + suffix + ".weight").c_str()), x, hp_.n_embd, n_ff);
+    const Vec u = mv(blk(l, ("ffn_up" + suffix + ".weight").c_str()), x, hp_.n_embd, n_ff);
     Vec a(n_ff);
     for (size_t i = 0; i < n_ff; ++i) a[i] = silu(g[i]) * u[i];
-    return matvec(w_.get(blk(l, ("ffn_down" + suffix + ".weight").c_str())), a, n_ff, hp_.n_embd);
+    return mv(blk(l, ("ffn_down" + suffix + ".weight").c_str()), a, n_ff, hp_.n_embd);
   }
 
   /// One expert's FFN (expert `e` of the stacked tensors).
   Vec expert(uint32_t l, const Vec& x, size_t e) {
     const size_t F = hp_.n_ff_exp, E = hp_.n_embd;
-    Vec g = matvec(w_.get(blk(l, "ffn_gate_exps.weight")), x, E, F, e);
-    Vec u = matvec(w_.get(blk(l, "ffn_up_exps.weight")), x, E, F, e);
+    Vec g = mv(blk(l, "ffn_gate_exps.weight"), x, E, F, e);
+    Vec u = mv(blk(l, "ffn_up_exps.weight"), x, E, F, e);
     if (const Vec* gb = w_.opt(blk(l, "ffn_gate_exps.bias"))) {
       for (size_t i = 0; i < F; ++i) g[i] += (*gb)[e * F + i];
     }
@@ -381,7 +388,7 @@ class Forward {
     } else {
       for (size_t i = 0; i < F; ++i) a[i] = silu(g[i]) * u[i];
     }
-    Vec y = matvec(w_.get(blk(l, "ffn_down_exps.weight")), a, F, E, e);
+    Vec y = mv(blk(l, "ffn_down_exps.weight"), a, F, E, e);
     if (const Vec* db = w_.opt(blk(l, "ffn_down_exps.bias"))) {
       for (size_t i = 0; i < E; ++i) y[i] += (*db)[e * E + i];
     }
@@ -390,7 +397,7 @@ class Forward {
 
   RefRouting route(uint32_t l, const Vec& x) {
     const size_t NE = hp_.n_expert, K = hp_.n_expert_used;
-    Vec logits = matvec(w_.get(blk(l, "ffn_gate_inp.weight")), x, hp_.n_embd, NE);
+    Vec logits = mv(blk(l, "ffn_gate_inp.weight"), x, hp_.n_embd, NE);
     add_in_place(logits, w_.opt(blk(l, "ffn_gate_inp.bias")));
     Vec probs = logits;
     if (hp_.gating == Gating::softmax || hp_.gating == Gating::unset) softmax_in_place(probs);
@@ -477,7 +484,26 @@ class Forward {
   Weights w_;
   std::vector<int32_t> tokens_;
   Rope rope_;
+  RefOptions options_;
   RefOutput out_;
+
+  /// x as the engine feeds it to weights of `type`: unchanged, or (with
+  /// round_activations) rounded through the 8-bit activation format of quantized weights.
+  [[nodiscard]] Vec activation_for(TensorType type, const Vec& x) const {
+    if (!options_.round_activations) return x;
+    const TensorType act = quant::activation_type(type);
+    if (act == TensorType::F32) return x;
+    std::vector<float> f(x.begin(), x.end());
+    std::vector<uint8_t> q(quant::row_bytes(act, static_cast<int64_t>(f.size())));
+    quant::quantize_row_ref(act, f.data(), q.data(), static_cast<int64_t>(f.size()));
+    quant::dequantize_row_ref(act, q.data(), f.data(), static_cast<int64_t>(f.size()));
+    return Vec(f.begin(), f.end());
+  }
+
+  /// y = W x for the weight tensor `name` (matrix `index` of a stack).
+  Vec mv(const std::string& name, const Vec& x, size_t n_in, size_t n_out, size_t index = 0) {
+    return matvec(w_.get(name), activation_for(w_.type(name), x), n_in, n_out, index);
+  }
 };
 
 }  // namespace
@@ -511,6 +537,18 @@ std::vector<double> widen_tensor(const gguf::File& file, const gguf::TensorInfo&
       }
       break;
     default:
+      if (quant::is_supported(tensor.type)) {
+        // Quantized weights: the reference dequantizer (scalar, ggml's definitions).
+        std::vector<float> row(static_cast<size_t>(tensor.ne[0]));
+        const size_t row_bytes = quant::row_bytes(tensor.type, tensor.ne[0]);
+        const uint64_t n_rows = tensor.n_elements / static_cast<uint64_t>(tensor.ne[0]);
+        for (uint64_t r = 0; r < n_rows; ++r) {
+          quant::dequantize_row_ref(tensor.type, bytes.data() + r * row_bytes, row.data(),
+                                    tensor.ne[0]);
+          std::copy(row.begin(), row.end(), out.begin() + static_cast<ptrdiff_t>(r * row.size()));
+        }
+        break;
+      }
       throw Error(ErrorKind::unsupported, "reference: cannot widen " + std::string(tensor.name) +
                                               " of type " +
                                               std::string(tensor_type_name(tensor.type)));
@@ -519,8 +557,8 @@ std::vector<double> widen_tensor(const gguf::File& file, const gguf::TensorInfo&
 }
 
 RefOutput reference_forward(const gguf::File& file, const HParams& hp,
-                            std::span<const int32_t> tokens) {
-  return Forward(file, hp, tokens).run();
+                            std::span<const int32_t> tokens, const RefOptions& options) {
+  return Forward(file, hp, tokens, options).run();
 }
 
 }  // namespace es::test

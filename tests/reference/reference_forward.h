@@ -26,10 +26,18 @@ struct RefOutput {
   std::vector<std::vector<RefRouting>> routing;  ///< [token][moe layer]
 };
 
+struct RefOptions {
+  /// Round each activation vector through the 8-bit format the engine quantizes it to
+  /// before multiplying it with quantized weights (Q8_0 for legacy blocks, Q8_K for
+  /// K-quants; reference quantizer and dequantizer), so a quantized model can be compared
+  /// with the engine to float rounding instead of to the activation quantization error.
+  bool round_activations = false;
+};
+
 /// Runs `tokens` (positions 0..n-1) through the model. Throws es::Error for weight types
 /// the reference cannot widen.
 RefOutput reference_forward(const gguf::File& file, const HParams& hp,
-                            std::span<const int32_t> tokens);
+                            std::span<const int32_t> tokens, const RefOptions& options = {});
 
 /// Widens a tensor of the file to doubles (F32, F16, BF16 for now).
 std::vector<double> widen_tensor(const gguf::File& file, const gguf::TensorInfo& tensor);

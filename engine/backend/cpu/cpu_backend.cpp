@@ -31,7 +31,7 @@ bool CpuBackend::supports(Op op, TensorType type) const noexcept {
     case Op::get_rows:
     case Op::mul_mat:
     case Op::mul_mat_id:
-      return row_kernel(type) != nullptr;
+      return row_kernel(type).has_value();
     case Op::rms_norm:
     case Op::add_bias:
       return type == TensorType::F32;
@@ -57,8 +57,8 @@ Weight CpuBackend::bind(const gguf::File& file, const gguf::TensorInfo& tensor) 
 }
 
 void CpuBackend::get_rows(Mat out, const Weight& table, std::span<const int32_t> ids) {
-  const RowKernel* k = row_kernel(table.type);
-  if (k == nullptr) {
+  const auto k = row_kernel(table.type);
+  if (!k) {
     throw Error(ErrorKind::unsupported,
                 "cpu backend: no row kernel for " + std::string(tensor_type_name(table.type)));
   }

@@ -9,9 +9,9 @@
 namespace es::backend::cpu {
 namespace {
 
-const RowKernel& kernel_for(const Weight& w) {
-  const RowKernel* k = row_kernel(w.type);
-  if (k == nullptr) {
+RowKernel kernel_for(const Weight& w) {
+  const auto k = row_kernel(w.type);
+  if (!k) {
     throw Error(ErrorKind::unsupported, "cpu backend: matrix products with " +
                                             std::string(tensor_type_name(w.type)) +
                                             " weights are not supported yet");
@@ -38,7 +38,7 @@ size_t CpuBackend::prepare_activations(const RowKernel& kernel, Mat in) {
 }
 
 void CpuBackend::mul_mat(Mat out, const Weight& w, Mat in, uint32_t matrix) {
-  const RowKernel& k = kernel_for(w);
+  const RowKernel k = kernel_for(w);
   const size_t act_bytes = prepare_activations(k, in);
   const uint8_t* acts = act_scratch_.data();
   const uint8_t* wbase = w.host + static_cast<size_t>(matrix) * w.matrix_bytes();
@@ -48,9 +48,7 @@ void CpuBackend::mul_mat(Mat out, const Weight& w, Mat in, uint32_t matrix) {
     for (size_t blk = b; blk < e; ++blk) {
       const size_t o0 = blk * kRowBlock, o1 = std::min(n_out, o0 + kRowBlock);
       for (uint32_t t = 0; t < in.rows; ++t) {
-        float* y = row_ptr(out, t);
-        const uint8_t* x = acts + t * act_bytes;
-        for (size_t o = o0; o < o1; ++o) y[o] = k.dot(wbase + o * w.row_bytes, x, in.cols);
+        k.matvec(wbase, w.row_bytes, acts + t * act_bytes, in.cols, row_ptr(out, t), o0, o1);
       }
     }
   });
@@ -58,7 +56,7 @@ void CpuBackend::mul_mat(Mat out, const Weight& w, Mat in, uint32_t matrix) {
 
 void CpuBackend::mul_mat_id(Mat out, const Weight& w, Mat in, std::span<const uint16_t> ids,
                             uint32_t top_k, const Weight* bias) {
-  const RowKernel& k = kernel_for(w);
+  const RowKernel k = kernel_for(w);
   const uint32_t n_tokens = static_cast<uint32_t>(ids.size() / top_k);
   const bool broadcast = in.rows == n_tokens && top_k > 1;
   const size_t act_bytes = prepare_activations(k, in);
@@ -92,9 +90,9 @@ void CpuBackend::mul_mat_id(Mat out, const Weight& w, Mat in, std::span<const ui
         const uint32_t slot = expert_rows_[r];
         const uint8_t* x = acts + (broadcast ? slot / top_k : slot) * act_bytes;
         float* y = row_ptr(out, slot);
-        for (size_t o = o0; o < o1; ++o) {
-          y[o] = k.dot(wbase + o * w.row_bytes, x, in.cols) +
-                 (bias_data != nullptr ? bias_data[expert * n_out + o] : 0.0f);
+        k.matvec(wbase, w.row_bytes, x, in.cols, y, o0, o1);
+        if (bias_data != nullptr) {
+          for (size_t o = o0; o < o1; ++o) y[o] += bias_data[expert * n_out + o];
         }
       }
     }

@@ -1,87 +1,30 @@
-// Row kernels for the float weight types. Quantized types come from engine/quant.
 #include "row_kernels.h"
 
-#include <cstring>
-
-#include "core/half.h"
+#include "expertscope/quant.h"
 
 namespace es::backend::cpu {
-namespace {
 
-size_t f32_act_bytes(size_t n) {
-  return n * sizeof(float);
-}
-void f32_prepare(const float* x, void* out, size_t n) {
-  std::memcpy(out, x, n * sizeof(float));
+size_t RowKernel::act_row_bytes(size_t n) const {
+  return quant::row_bytes(act_type, static_cast<int64_t>(n));
 }
 
-template <typename Load>
-float dot_with(const uint8_t* w_row, const void* act, size_t n, Load load) {
-  const auto* x = static_cast<const float*>(act);
-  float acc[8] = {};
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (size_t j = 0; j < 8; ++j) acc[j] += load(w_row, i + j) * x[i + j];
-  }
-  float s = 0;
-  for (; i < n; ++i) s += load(w_row, i) * x[i];
-  for (float a : acc) s += a;
-  return s;
+void RowKernel::prepare(const float* x, void* out, size_t n) const {
+  quant::quantize_activation(act_type, x, out, static_cast<int64_t>(n));
 }
 
-float load_f32(const uint8_t* p, size_t i) {
-  float v;
-  std::memcpy(&v, p + 4 * i, 4);
-  return v;
-}
-float load_f16(const uint8_t* p, size_t i) {
-  uint16_t h;
-  std::memcpy(&h, p + 2 * i, 2);
-  return half_to_float(h);
-}
-float load_bf16(const uint8_t* p, size_t i) {
-  uint16_t h;
-  std::memcpy(&h, p + 2 * i, 2);
-  return bf16_to_float(h);
+void RowKernel::matvec(const uint8_t* w, size_t row_bytes, const void* act, size_t n, float* y,
+                       size_t r0, size_t r1) const {
+  quant::matvec(type, w, row_bytes, act, static_cast<int64_t>(n), y, static_cast<int64_t>(r0),
+                static_cast<int64_t>(r1));
 }
 
-float f32_dot(const uint8_t* w, const void* x, size_t n) {
-  return dot_with(w, x, n, load_f32);
-}
-float f16_dot(const uint8_t* w, const void* x, size_t n) {
-  return dot_with(w, x, n, load_f16);
-}
-float bf16_dot(const uint8_t* w, const void* x, size_t n) {
-  return dot_with(w, x, n, load_bf16);
+void RowKernel::widen(const uint8_t* w_row, float* out, size_t n) const {
+  quant::dequantize_row(type, w_row, out, static_cast<int64_t>(n));
 }
 
-void f32_widen(const uint8_t* w, float* out, size_t n) {
-  std::memcpy(out, w, n * 4);
-}
-void f16_widen(const uint8_t* w, float* out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = load_f16(w, i);
-}
-void bf16_widen(const uint8_t* w, float* out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = load_bf16(w, i);
-}
-
-constexpr RowKernel kF32{TensorType::F32, f32_act_bytes, f32_prepare, f32_dot, f32_widen};
-constexpr RowKernel kF16{TensorType::F16, f32_act_bytes, f32_prepare, f16_dot, f16_widen};
-constexpr RowKernel kBF16{TensorType::BF16, f32_act_bytes, f32_prepare, bf16_dot, bf16_widen};
-
-}  // namespace
-
-const RowKernel* row_kernel(TensorType type) noexcept {
-  switch (type) {
-    case TensorType::F32:
-      return &kF32;
-    case TensorType::F16:
-      return &kF16;
-    case TensorType::BF16:
-      return &kBF16;
-    default:
-      return nullptr;
-  }
+std::optional<RowKernel> row_kernel(TensorType type) noexcept {
+  if (!quant::is_weight_type(type)) return std::nullopt;
+  return RowKernel{type, quant::activation_type(type)};
 }
 
 }  // namespace es::backend::cpu
