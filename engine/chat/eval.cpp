@@ -335,7 +335,8 @@ Value Evaluator::call_macro(const Callable& fn, Args& args) {
     const Value* a = args.get(i, m.params[i].first);
     frame.vars.emplace_back(m.params[i].first, a ? *a : Value());
   }
-  for (const auto& [k, v] : args.kw) {
+  for (const auto& kw : args.kw) {
+    const std::string& k = kw.first;
     const bool known =
         std::any_of(m.params.begin(), m.params.end(), [&k](const auto& p) { return p.first == k; });
     if (!known) fail("macro \"" + m.text + "\" has no parameter \"" + k + "\"");

@@ -80,13 +80,14 @@ Value Value::list(List items) {
 Value Value::dict(Dict entries) {
   Dict unique;
   unique.reserve(entries.size());
-  for (auto& [k, v] : entries) {
+  for (auto& entry : entries) {
+    const Value& k = entry.first;
     auto it =
         std::find_if(unique.begin(), unique.end(), [&](const auto& e) { return e.first == k; });
     if (it != unique.end()) {
-      it->second = std::move(v);
+      it->second = std::move(entry.second);
     } else {
-      unique.emplace_back(std::move(k), std::move(v));
+      unique.push_back(std::move(entry));
     }
   }
   return ValueAccess::dict_unique(std::move(unique), false);
@@ -223,10 +224,10 @@ bool Value::operator==(const Value& o) const {
     case Kind::dict: {
       if (dict_ == o.dict_) return true;
       if (dict_->size() != o.dict_->size()) return false;
-      for (const auto& [k, v] : *dict_) {
+      for (const auto& entry : *dict_) {
         const auto it = std::find_if(o.dict_->begin(), o.dict_->end(),
-                                     [&](const auto& e) { return e.first == k; });
-        if (it == o.dict_->end() || !(it->second == v)) return false;
+                                     [&](const auto& e) { return e.first == entry.first; });
+        if (it == o.dict_->end() || !(it->second == entry.second)) return false;
       }
       return true;
     }
