@@ -67,5 +67,8 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
 // The commands (one file each).
 int cmd_info(const Args& args);
 int cmd_eval(const Args& args);
+int cmd_tokenize(const Args& args);
+int cmd_detokenize(const Args& args);
+int cmd_convert_tokenizer(const Args& args);
 
 }  // namespace es::cli

@@ -32,6 +32,12 @@ constexpr Command kCommands[] = {
      "-m MODEL --tokens 1,2,3 [--backend cpu] [--threads N] [--kv-type f32|f16]\n"
      "         [--logits OUT.f32]",
      "one forward pass over exactly the given tokens; logits as raw float32", cmd_eval},
+    {"tokenize", "-m MODEL (--text S | --file F) [--add-special] [--no-parse-special]",
+     "the token ids of a text, as a JSON array", cmd_tokenize},
+    {"detokenize", "-m MODEL --tokens 1,2,3 [--no-special] [--raw]",
+     "the text of token ids (exactly, no newline added)", cmd_detokenize},
+    {"convert-tokenizer", "tokenizer.json [tokenizer_config.json] -o OUT.gguf",
+     "a Hugging Face tokenizer as a GGUF of tokenizer metadata", cmd_convert_tokenizer},
 };
 
 const Command* find_command(std::string_view name) {

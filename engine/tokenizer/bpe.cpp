@@ -3,6 +3,8 @@
 #include <array>
 #include <climits>
 #include <queue>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "vocab.h"
@@ -93,18 +95,64 @@ void merge_by_heap(const Vocab& v, std::vector<Symbol>& syms) {
   }
 }
 
-/// The words one thread has merged, for one vocabulary: word -> ids in a shared pool.
-struct WordCache {
+/// 64-bit FNV-1a of a word (never 0, which marks an empty cache slot).
+uint64_t word_hash(std::string_view w) noexcept {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : w) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+  return h | 1;
+}
+
+/// The words one thread has merged, for one vocabulary: a direct-mapped table of word
+/// hashes whose words and ids live in two pools. A collision replaces the older word; the
+/// pools are emptied (with the table) when they grow past their bounds.
+class WordCache {
+ public:
   uint64_t serial = 0;
   uint64_t last_use = 0;
-  std::unordered_map<std::string, std::pair<uint32_t, uint32_t>, StringHash, std::equal_to<>> words;
-  std::vector<TokenId> pool;
 
   void reset(uint64_t s) {
     serial = s;
-    words.clear();
-    pool.clear();
+    slots_.assign(slot_count, Slot{});
+    chars_.clear();
+    ids_.clear();
   }
+
+  /// Appends the cached ids of `word` to `out`; false if the word is not cached.
+  bool find(std::string_view word, uint64_t hash, std::vector<TokenId>& out) const {
+    const Slot& s = slots_[hash & (slot_count - 1)];
+    if (s.hash != hash || s.word_size != word.size() ||
+        chars_.compare(s.word_offset, s.word_size, word) != 0) {
+      return false;
+    }
+    out.insert(out.end(), ids_.begin() + s.ids_offset, ids_.begin() + s.ids_offset + s.n_ids);
+    return true;
+  }
+
+  void insert(std::string_view word, uint64_t hash, std::span<const TokenId> ids) {
+    if (chars_.size() + word.size() > max_chars || ids_.size() + ids.size() > max_ids) {
+      reset(serial);
+    }
+    Slot& s = slots_[hash & (slot_count - 1)];
+    s = {hash, static_cast<uint32_t>(chars_.size()), static_cast<uint32_t>(ids_.size()),
+         static_cast<uint16_t>(word.size()), static_cast<uint16_t>(ids.size())};
+    chars_.append(word);
+    ids_.insert(ids_.end(), ids.begin(), ids.end());
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t word_offset = 0;
+    uint32_t ids_offset = 0;
+    uint16_t word_size = 0;
+    uint16_t n_ids = 0;
+  };
+  static constexpr size_t slot_count = size_t{1} << 16;
+  static constexpr size_t max_chars = size_t{1} << 22;
+  static constexpr size_t max_ids = size_t{1} << 21;
+  std::vector<Slot> slots_;
+  std::string chars_;
+  std::vector<TokenId> ids_;
 };
 
 /// The calling thread's cache for vocabulary `serial` (a few vocabularies are kept, the
@@ -175,21 +223,11 @@ void bpe_encode_text(const Vocab& v, std::string_view text, std::vector<TokenId>
       continue;
     }
     if (cache == nullptr) cache = &cache_for(v.serial);
-    const auto hit = cache->words.find(word);
-    if (hit != cache->words.end()) {
-      const auto [offset, count] = hit->second;
-      out.insert(out.end(), cache->pool.begin() + offset, cache->pool.begin() + offset + count);
-      continue;
-    }
+    const uint64_t hash = word_hash(word);
+    if (cache->find(word, hash, out)) continue;
     const size_t before = out.size();
     bpe_encode_word(v, word, out);
-    if (cache->words.size() >= (1u << 17) || cache->pool.size() >= (1u << 22)) {
-      cache->reset(v.serial);
-    }
-    const auto offset = static_cast<uint32_t>(cache->pool.size());
-    cache->pool.insert(cache->pool.end(), out.begin() + before, out.end());
-    cache->words.emplace(std::string(word),
-                         std::make_pair(offset, static_cast<uint32_t>(out.size() - before)));
+    cache->insert(word, hash, std::span<const TokenId>(out).subspan(before));
   }
 }
 

@@ -1,6 +1,7 @@
 // A small open-addressing hash map from 64-bit keys to trivially copyable values: the
 // merge-rank table and the special-token trie look up millions of pairs per second, and
-// std::unordered_map's node per entry costs a cache miss each.
+// std::unordered_map's node per entry costs a cache miss each. The key ~0 is reserved
+// (it marks empty slots).
 #pragma once
 
 #include <cstdint>
@@ -15,8 +16,7 @@ class FlatMap64 {
   void put(uint64_t key, V value) {
     if ((size_ + 1) * 4 > slots_.size() * 3) grow();
     Slot& s = slots_[find_slot(key)];
-    if (!s.used) {
-      s.used = true;
+    if (s.key == empty) {
       s.key = key;
       ++size_;
     }
@@ -27,7 +27,7 @@ class FlatMap64 {
   [[nodiscard]] const V* get(uint64_t key) const noexcept {
     if (slots_.empty()) return nullptr;
     const Slot& s = slots_[find_slot(key)];
-    return s.used ? &s.value : nullptr;
+    return s.key != empty ? &s.value : nullptr;
   }
 
   [[nodiscard]] size_t size() const noexcept { return size_; }
@@ -40,10 +40,10 @@ class FlatMap64 {
   }
 
  private:
+  static constexpr uint64_t empty = ~uint64_t{0};
   struct Slot {
-    uint64_t key = 0;
+    uint64_t key = empty;
     V value{};
-    bool used = false;
   };
 
   static uint64_t mix(uint64_t x) noexcept {
@@ -58,7 +58,7 @@ class FlatMap64 {
   size_t find_slot(uint64_t key) const noexcept {
     const size_t mask = slots_.size() - 1;
     size_t i = mix(key) & mask;
-    while (slots_[i].used && slots_[i].key != key) i = (i + 1) & mask;
+    while (slots_[i].key != empty && slots_[i].key != key) i = (i + 1) & mask;
     return i;
   }
 
@@ -69,7 +69,7 @@ class FlatMap64 {
     slots_.assign(cap, Slot{});
     size_ = 0;
     for (const Slot& s : old) {
-      if (s.used) put(s.key, s.value);
+      if (s.key != empty) put(s.key, s.value);
     }
   }
 

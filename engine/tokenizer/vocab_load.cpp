@@ -205,26 +205,29 @@ void read_merges(const gguf::File& file, Vocab& v) {
     fail(file, ErrorKind::bad_input, key_merges, "too many merges");
   }
   v.merges.reserve(arr.size());
+  std::string joined;
   for (uint64_t i = 0; i < arr.size(); ++i) {
     const std::string_view m = *arr.string_at(i);
-    const std::string where = "merge " + std::to_string(i) + " " + quote_for_error(m);
+    auto where = [&] { return "merge " + std::to_string(i) + " " + quote_for_error(m); };
     const size_t space = m.size() > 1 ? m.find(' ', 1) : std::string_view::npos;
     if (space == std::string_view::npos) {
-      fail(file, ErrorKind::bad_input, key_merges, where + " is not two tokens and a space");
+      fail(file, ErrorKind::bad_input, key_merges, where() + " is not two tokens and a space");
     }
     const std::string_view left = m.substr(0, space), right = m.substr(space + 1);
     const auto l = v.text_to_id.find(left), r = v.text_to_id.find(right);
     if (l == v.text_to_id.end() || r == v.text_to_id.end()) {
       fail(file, ErrorKind::bad_input, key_merges,
-           where + " names an unknown token " +
+           where() + " names an unknown token " +
                quote_for_error(l == v.text_to_id.end() ? left : right));
     }
-    const auto joined = v.text_to_id.find(std::string(left) + std::string(right));
-    if (joined == v.text_to_id.end()) {
-      fail(file, ErrorKind::bad_input, key_merges, where + " makes a string that is not a token");
+    joined.assign(left);
+    joined.append(right);
+    const auto result = v.text_to_id.find(joined);
+    if (result == v.text_to_id.end()) {
+      fail(file, ErrorKind::bad_input, key_merges, where() + " makes a string that is not a token");
     }
     // A repeated pair takes its last rank, as Hugging Face's rank map does.
-    v.merges.put(pair_key(l->second, r->second), {static_cast<int32_t>(i), joined->second});
+    v.merges.put(pair_key(l->second, r->second), {static_cast<int32_t>(i), result->second});
   }
 }
 
