@@ -70,5 +70,6 @@ int cmd_eval(const Args& args);
 int cmd_tokenize(const Args& args);
 int cmd_detokenize(const Args& args);
 int cmd_convert_tokenizer(const Args& args);
+int cmd_bench(const Args& args);
 
 }  // namespace es::cli

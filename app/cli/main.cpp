@@ -38,6 +38,8 @@ constexpr Command kCommands[] = {
      "the text of token ids (exactly, no newline added)", cmd_detokenize},
     {"convert-tokenizer", "tokenizer.json [tokenizer_config.json] -o OUT.gguf",
      "a Hugging Face tokenizer as a GGUF of tokenizer metadata", cmd_convert_tokenizer},
+    {"bench", "-m MODEL [--backend cpu] [--threads N] [-p 512] [-n 128] [-r 3] [--kv-type f16]",
+     "prompt processing and generation speed in tokens/s, as JSON", cmd_bench},
 };
 
 const Command* find_command(std::string_view name) {

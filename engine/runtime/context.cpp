@@ -2,6 +2,8 @@
 // forward pass.
 #include "expertscope/context.h"
 
+#include <thread>
+
 #include "backend/backend.h"
 #include "expertscope/error.h"
 #include "model/forward.h"
@@ -53,7 +55,10 @@ Context::Context(std::shared_ptr<const Model> model, const ContextParams& params
   }
   impl_->model = std::move(model);
   impl_->params = params;
-  impl_->backend = make_backend(params);
+  if (impl_->params.n_threads == 0) {
+    impl_->params.n_threads = std::max(1u, std::thread::hardware_concurrency());
+  }
+  impl_->backend = make_backend(impl_->params);
   impl_->forward = std::make_unique<model::Forward>(*impl_->model, *impl_->backend, params.n_ctx,
                                                     std::min(params.n_batch, params.n_ctx),
                                                     params.kv_f16, params.full_router_layer);
@@ -119,6 +124,9 @@ uint32_t Context::n_past() const noexcept {
 }
 uint32_t Context::n_ctx() const noexcept {
   return impl_->params.n_ctx;
+}
+uint32_t Context::n_threads() const noexcept {
+  return impl_->params.n_threads;
 }
 const Model& Context::model() const noexcept {
   return *impl_->model;

@@ -50,6 +50,8 @@ class Context {
 
   [[nodiscard]] uint32_t n_past() const noexcept;
   [[nodiscard]] uint32_t n_ctx() const noexcept;
+  /// CPU threads the backend uses (ContextParams::n_threads with 0 resolved).
+  [[nodiscard]] uint32_t n_threads() const noexcept;
   /// Forgets positions >= n (n <= n_past()).
   void truncate(uint32_t n);
   [[nodiscard]] const Model& model() const noexcept;
