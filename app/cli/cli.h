@@ -71,5 +71,6 @@ int cmd_tokenize(const Args& args);
 int cmd_detokenize(const Args& args);
 int cmd_convert_tokenizer(const Args& args);
 int cmd_bench(const Args& args);
+int cmd_generate(const Args& args);
 
 }  // namespace es::cli

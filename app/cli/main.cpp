@@ -38,6 +38,10 @@ constexpr Command kCommands[] = {
      "the text of token ids (exactly, no newline added)", cmd_detokenize},
     {"convert-tokenizer", "tokenizer.json [tokenizer_config.json] -o OUT.gguf",
      "a Hugging Face tokenizer as a GGUF of tokenizer metadata", cmd_convert_tokenizer},
+    {"generate",
+     "-m MODEL (--prompt S | --chat S) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]\n"
+     "         [--seed S] [--stop S]... [--ctx N] [--backend B] [--threads N] [--routing OUT.json]",
+     "generate text, streamed to stdout; the routing of every position as JSON", cmd_generate},
     {"bench", "-m MODEL [--backend cpu] [--threads N] [-p 512] [-n 128] [-r 3] [--kv-type f16]",
      "prompt processing and generation speed in tokens/s, as JSON", cmd_bench},
 };
