@@ -213,6 +213,26 @@ class TestSampler : public QObject {
     QCOMPARE(candidate_ids(s), expected);
   }
 
+  void top_p_ties_keep_lowest_ids() {
+    // Ten equal logits: each 0.1 of the mass; 0.45 needs five, the five lowest ids.
+    const std::vector<float> logits(10, 0.0f);
+    SamplerParams p = plain();
+    p.top_p = 0.45f;
+    es::Sampler s(10, p);
+    s.sample(logits, {});
+    QCOMPARE(candidate_ids(s), (std::vector<int32_t>{0, 1, 2, 3, 4}));
+    // Through the sorted path: top-k 9 keeps ids 0..8, whose mass 0.45 covers with five.
+    p.top_k = 9;
+    s.set_params(p);
+    s.sample(logits, {});
+    QCOMPARE(candidate_ids(s), (std::vector<int32_t>{0, 1, 2, 3, 4}));
+    // Top-k 8: top-p applies to what top-k kept (renormalised), so four suffice.
+    p.top_k = 8;
+    s.set_params(p);
+    s.sample(logits, {});
+    QCOMPARE(candidate_ids(s), (std::vector<int32_t>{0, 1, 2, 3}));
+  }
+
   void min_p_keeps_exact_set_data() {
     QTest::addColumn<float>("min_p");
     QTest::addColumn<std::vector<int32_t>>("expected");

@@ -13,14 +13,16 @@
 //  5. Temperature: divide the remaining logits by it.
 //  6. Draw from the softmax of what is left with the sampler's own generator
 //     (xoshiro256** seeded by splitmix64; the uniform double is built from 53 random bits
-//     here, not by a standard-library distribution, so a seed gives the same tokens with
-//     every compiler and standard library).
+//     here, not by a standard-library distribution): the first candidate, in the order of
+//     candidates(), at which the running probability passes the uniform draw.
 //
-// Where logits tie, the lower token id counts as higher everywhere (greedy, top-k, the
-// order of the draw), so the result never depends on a sort's implementation. A NaN logit
-// counts as -infinity, +infinity as the largest float. Temperature 0 (or below) is greedy:
-// the highest logit after the penalties; the filters cannot change it and no random
-// number is used.
+// Where logits tie, the lower token id counts as the higher (greedy, top-k, top-p), and
+// every step keeps a defined order, so a seed gives the same tokens with every compiler
+// and standard library. A NaN logit counts as -infinity, +infinity as the largest float.
+// Temperature 0 (or below) is greedy: the highest logit after the penalties; the filters
+// cannot change it and no random number is used. Every step is O(n_vocab) except sorting
+// what top-k kept (and, for top-p without top-k, the one bucket of near-equal logits where
+// the running mass crosses top_p).
 #pragma once
 
 #include <cstdint>
@@ -79,8 +81,8 @@ class Sampler {
   [[nodiscard]] uint32_t n_vocab() const noexcept { return n_vocab_; }
 
   /// The tokens the last sample() drew from, with their final logits and probabilities:
-  /// sorted by descending logit when top-k or top-p ran, else in id order. After a greedy
-  /// call, just the chosen token (p = 1).
+  /// sorted by descending logit (ties: lower id first) when top-k cut the vocabulary, else
+  /// in id order. After a greedy call, just the chosen token (p = 1).
   [[nodiscard]] std::span<const SamplerCandidate> candidates() const noexcept {
     return {cand_.data(), n_cand_};
   }
@@ -92,10 +94,8 @@ class Sampler {
   void count_history(std::span<const int32_t> history);
   void clear_history() noexcept;
   [[nodiscard]] float adjusted(std::span<const float> logits, uint32_t id) const noexcept;
-  [[nodiscard]] SamplerCandidate greedy(std::span<const float> logits) const;
   void fill_top_k(std::span<const float> logits, uint32_t k);
   void fill_all(std::span<const float> logits);
-  void sort_prefix(size_t n) noexcept;
   void apply_top_p() noexcept;
   void apply_min_p() noexcept;
   [[nodiscard]] int32_t draw(float temperature) noexcept;
@@ -103,11 +103,15 @@ class Sampler {
   uint32_t n_vocab_ = 0;
   SamplerParams params_;
   uint64_t rng_[4] = {};
-  std::vector<SamplerCandidate> cand_;  ///< Work buffer, n_vocab entries.
-  size_t n_cand_ = 0;                   ///< Candidates in use.
-  size_t n_sorted_ = 0;                 ///< cand_[0, n_sorted_) are the best, in order.
-  std::vector<uint32_t> counts_;        ///< Per token: occurrences in the penalty window.
-  std::vector<int32_t> touched_;        ///< Tokens with counts_ != 0 (capacity n_vocab).
+  std::vector<SamplerCandidate> cand_;     ///< Work buffer, n_vocab entries.
+  size_t n_cand_ = 0;                      ///< Candidates in use.
+  bool sorted_ = false;                    ///< cand_ is in descending order (else by id).
+  std::vector<SamplerCandidate> scratch_;  ///< Top-p's crossing bucket, n_vocab entries.
+  std::vector<double> bucket_mass_;        ///< Top-p's mass per logit bucket.
+  static constexpr size_t kTopPBuckets = 4096;
+  static constexpr float kTopPRange = 64.0f;  ///< Logits below max - 64 share the last bucket.
+  std::vector<uint32_t> counts_;              ///< Per token: occurrences in the penalty window.
+  std::vector<int32_t> touched_;              ///< Tokens with counts_ != 0 (capacity n_vocab).
 };
 
 }  // namespace es
