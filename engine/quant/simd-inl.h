@@ -108,16 +108,18 @@ HWY_INLINE U8x32 LoadU8x32(const uint8_t* p) {
 
 /// 16 bytes of nibbles -> 32 values: the low nibbles are values 0..15, the high 16..31.
 HWY_INLINE U8x32 Nibbles16(const uint8_t* qs) {
-  const hn::Simd<uint8_t, 16, 0> d16;
-  const auto q = hn::LoadU(d16, qs);
-  const auto lo = hn::And(q, hn::Set(d16, 0x0F));
-  const auto hi = hn::ShiftRight<4>(q);
   U8x32 r;
 #if ES_QUANT_WIDE
-  r.v[0] = hn::Combine(DU8(), hi, lo);
+  // Both 128-bit halves get the 16 bytes; the upper half's 32-bit lanes shift right by 4.
+  const hn::Repartition<uint32_t, DU8> d32;
+  const hn::Simd<uint32_t, 4, 0> d32h;
+  const auto shifts = hn::Combine(d32, hn::Set(d32h, 4u), hn::Zero(d32h));
+  const auto q = hn::BitCast(d32, hn::LoadDup128(DU8(), qs));
+  r.v[0] = hn::And(hn::BitCast(DU8(), hn::Shr(q, shifts)), hn::Set(DU8(), 0x0F));
 #else
-  r.v[0] = lo;
-  r.v[1] = hi;
+  const auto q = hn::LoadU(DU8(), qs);
+  r.v[0] = hn::And(q, hn::Set(DU8(), 0x0F));
+  r.v[1] = hn::ShiftRight<4>(q);
 #endif
   return r;
 }
@@ -136,6 +138,23 @@ HWY_INLINE U8x32 AndU8(const U8x32& a, uint8_t mask) {
   U8x32 r;
   for (int i = 0; i < kParts; ++i) r.v[i] = hn::And(a.v[i], hn::Set(DU8(), mask));
   return r;
+}
+
+/// Every byte shifted left by k; the caller guarantees that no set bit leaves its byte, so
+/// one 16-bit shift does (Highway's 8-bit shifts add a mask).
+template <int k>
+HWY_INLINE VU8 ShlInByte(VU8 v) {
+  return hn::BitCast(DU8(), hn::ShiftLeft<k>(hn::BitCast(DU16(), v)));
+}
+template <int k>
+HWY_INLINE VU8 ShrInByte(VU8 v) {
+  return hn::BitCast(DU8(), hn::ShiftRight<k>(hn::BitCast(DU16(), v)));
+}
+
+/// Per byte (v >> s) & mask, for masks that keep only bits the shift left in the byte.
+HWY_INLINE VU8 ShrAnd(VU8 v, int s, uint8_t mask) {
+  return hn::And(hn::BitCast(DU8(), hn::ShiftRightSame(hn::BitCast(DU16(), v), s)),
+                 hn::Set(DU8(), mask));
 }
 
 /// Per-byte a + (bit set ? add : 0).
@@ -257,6 +276,46 @@ HWY_INLINE I16x32 Scale16x2(int first, int second) {
   r.v[1] = hn::Set(DI16(), static_cast<int16_t>(second));
 #endif
   return r;
+}
+
+/// Blocks a step of the legacy kernels handles at once: one per int32 / float lane.
+constexpr size_t kStep = kBytes / 4;
+
+/// Lane k = the sum of all lanes of s[k], for kStep vectors (a transposing reduction).
+HWY_INLINE VI32 SumEach(const VI32* s) {
+#if ES_QUANT_X86 && ES_QUANT_WIDE
+  const __m256i h01 = _mm256_hadd_epi32(s[0].raw, s[1].raw);
+  const __m256i h23 = _mm256_hadd_epi32(s[2].raw, s[3].raw);
+  const __m256i h45 = _mm256_hadd_epi32(s[4].raw, s[5].raw);
+  const __m256i h67 = _mm256_hadd_epi32(s[6].raw, s[7].raw);
+  const __m256i h0123 = _mm256_hadd_epi32(h01, h23);  // Lane k of each half: s[k] partial.
+  const __m256i h4567 = _mm256_hadd_epi32(h45, h67);
+  return VI32{_mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20),
+                               _mm256_permute2x128_si256(h0123, h4567, 0x31))};
+#elif ES_QUANT_X86
+  return VI32{
+      _mm_hadd_epi32(_mm_hadd_epi32(s[0].raw, s[1].raw), _mm_hadd_epi32(s[2].raw, s[3].raw))};
+#else
+  alignas(32) int32_t sums[kStep];
+  for (size_t k = 0; k < kStep; ++k) sums[k] = hn::GetLane(hn::SumOfLanes(DI32(), s[k]));
+  return hn::Load(DI32(), sums);
+#endif
+}
+
+/// The 32-bit words at p, p + stride, ..., one per lane (kStep of them).
+HWY_INLINE VI32 GatherWords(const uint8_t* p, int32_t stride) {
+  const auto offsets = hn::Mul(hn::Iota(DI32(), 0), hn::Set(DI32(), stride));
+  return hn::GatherOffset(DI32(), reinterpret_cast<const int32_t*>(p), offsets);
+}
+
+/// The halves in the low (kHigh = false) or high 16 bits of each lane of `words`, as floats.
+template <bool kHigh>
+HWY_INLINE VF HalvesToFloat(VI32 words) {
+  const hn::RebindToUnsigned<DI32> du32;
+  auto u = hn::BitCast(du32, words);
+  u = kHigh ? hn::ShiftRight<16>(u) : hn::And(u, hn::Set(du32, 0xFFFFu));
+  const auto h = hn::DemoteTo(hn::Rebind<uint16_t, DI32>(), hn::BitCast(DI32(), u));
+  return hn::PromoteTo(DF(), hn::BitCast(hn::Rebind<hwy::float16_t, DI32>(), h));
 }
 
 HWY_INLINE float ReduceF(VF v) {

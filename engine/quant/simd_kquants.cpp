@@ -2,11 +2,13 @@
 // super-blocks, row-range matvec, and dequantization. Compiled once per Highway target
 // and dispatched at run time.
 //
-// Per super-block of 256 values: unpack the weights to unsigned bytes u (0..63), multiply
-// with the activation bytes and the sub-block scales exactly in int32 (pmaddubsw, then
-// pmaddwd against the scales), then scale by d_w * d_x in float. Offsets — the mins of
-// Q2_K/Q4_K/Q5_K, the -32 of Q6_K, the -4 of Q3_K — are applied once per sub-block through
-// the activation's precomputed 16-value sums (bsums), as llama.cpp does.
+// Per super-block of 256 values: unpack the weights to unsigned bytes u (0..63) a group
+// of 32 at a time, multiply with the activation bytes (pmaddubsw) and the group's int16
+// sub-block scales (pmaddwd) exactly in int32, then scale by d_w * d_x once in float.
+// The sub-block scales are unpacked with vector arithmetic and looked up with one byte
+// shuffle per group. Offsets — the mins of Q2_K/Q4_K/Q5_K, the -32 of Q6_K, the -4 of
+// Q3_K — are one pmaddwd of the activation's 16-value sums (bsums) with the scales or
+// mins, as llama.cpp does.
 
 // clang-format off
 #include "quant/hwy_config.h"  // Before any Highway header.
@@ -17,6 +19,7 @@
 #include "quant/simd-inl.h"
 // clang-format on
 
+#include <array>
 #include <cstddef>
 #include <cstring>
 
@@ -26,37 +29,105 @@ HWY_BEFORE_NAMESPACE();
 namespace es::quant::HWY_NAMESPACE {
 namespace {
 
-/// A Q8_K activation super-block read in place: d at 0, qs at 4, bsums at 260.
-struct Act {
-  float d;
-  const int8_t* q;
-  int16_t bsums[16];
+using D16B = hn::Simd<int8_t, 16, 0>;  ///< 16 bytes: one super-block's 16 scales.
+using DU16B = hn::Simd<uint8_t, 16, 0>;
+using D4U32 = hn::Simd<uint32_t, 4, 0>;
+using V16B = hn::Vec<D16B>;
+using VU16B = hn::Vec<DU16B>;
 
-  explicit HWY_INLINE Act(const uint8_t* xb)
-      : d(LoadF32(xb)), q(reinterpret_cast<const int8_t*>(xb + 4)) {
-    std::memcpy(bsums, xb + 260, sizeof bsums);
-  }
-  HWY_INLINE I8x32 Group(int first) const { return LoadI8x32(q + first); }
+/// Sixteen int16 multipliers, one per 16 values of a super-block, laid out so that a
+/// group's (32 values) multipliers take one byte shuffle: on 256-bit targets `lo` holds
+/// entries 0..7 in both 128-bit halves and `hi` entries 8..15; on 128-bit targets `lo`
+/// and `hi` hold 0..7 and 8..15.
+struct Scales16 {
+  VI16 lo, hi;
 };
 
-/// Sum over the 16 sub-blocks of weight[k] * bsums[k].
-HWY_INLINE int32_t WeightedBsums16(const int8_t* weight, const Act& a) {
-  int32_t s = 0;
-  for (int k = 0; k < 16; ++k) s += weight[k] * a.bsums[k];
-  return s;
+HWY_INLINE Scales16 MakeScales16(V16B s) {
+#if ES_QUANT_WIDE
+  const VI16 v = hn::PromoteTo(DI16(), s);
+  return Scales16{hn::ConcatLowerLower(DI16(), v, v), hn::ConcatUpperUpper(DI16(), v, v)};
+#else
+  const hn::Half<D16B> dh;
+  return Scales16{hn::PromoteTo(DI16(), hn::LowerHalf(dh, s)),
+                  hn::PromoteTo(DI16(), hn::UpperHalf(dh, s))};
+#endif
 }
 
-/// The result of one super-block: d * (int sum) - offset, kept as a float vector and a
-/// float scalar so that the integer part stays in SIMD registers.
-struct Partial {
-  VF acc;
-  float offset;
+/// Byte-shuffle indices: table [t][i] picks int16 entry t (of a 128-bit half) for byte i.
+constexpr std::array<std::array<uint8_t, 16>, 8> kBroadcast16 = [] {
+  std::array<std::array<uint8_t, 16>, 8> t{};
+  for (int e = 0; e < 8; ++e) {
+    for (int i = 0; i < 16; ++i) t[e][i] = static_cast<uint8_t>(2 * e + (i & 1));
+  }
+  return t;
+}();
+
+#if ES_QUANT_WIDE
+/// For group j of a table half: entry 2j in the lower 128 bits, 2j + 1 in the upper.
+alignas(32) constexpr std::array<std::array<uint8_t, 32>, 4> kGroupIndex = [] {
+  std::array<std::array<uint8_t, 32>, 4> t{};
+  for (int j = 0; j < 4; ++j) {
+    for (int i = 0; i < 32; ++i) t[j][i] = kBroadcast16[i < 16 ? 2 * j : 2 * j + 1][i % 16];
+  }
+  return t;
+}();
+#endif
+
+/// The multipliers of group g (values 32g .. 32g + 31): entries 2g and 2g + 1.
+HWY_INLINE I16x32 GroupScales(const Scales16& s, int g) {
+  I16x32 r;
+#if ES_QUANT_WIDE
+  const VI16 table = g < 4 ? s.lo : s.hi;
+  const VI16 idx = hn::BitCast(DI16(), hn::Load(DU8(), kGroupIndex[g % 4].data()));
+  r.v[0] = hn::TableLookupBytes(table, idx);
+#else
+  for (int p = 0; p < 2; ++p) {
+    const int e = 2 * g + p;
+    const VI16 idx = hn::BitCast(DI16(), hn::LoadU(DU8(), kBroadcast16[e % 8].data()));
+    r.v[p] = hn::TableLookupBytes(e < 8 ? s.lo : s.hi, idx);
+  }
+#endif
+  return r;
+}
+
+/// Sum over the 16 entries of bsums[k] * s[k], in int32 lanes (pmaddwd).
+HWY_INLINE VI32 DotBsums(const uint8_t* bsums, V16B s) {
+#if ES_QUANT_WIDE
+  const VI16 b = hn::LoadU(DI16(), reinterpret_cast<const int16_t*>(bsums));
+  return SumPairs(b, hn::PromoteTo(DI16(), s));
+#else
+  const hn::Half<D16B> dh;
+  const auto* p = reinterpret_cast<const int16_t*>(bsums);
+  return hn::Add(SumPairs(hn::LoadU(DI16(), p), hn::PromoteTo(DI16(), hn::LowerHalf(dh, s))),
+                 SumPairs(hn::LoadU(DI16(), p + 8), hn::PromoteTo(DI16(), hn::UpperHalf(dh, s))));
+#endif
+}
+
+/// A super-block's contribution: d * isum - dmin * imin, accumulated in float lanes.
+struct Acc {
+  VF main;
+  VF mins;
+  HWY_INLINE void Add(VI32 isum, float d, VI32 imin, float dmin) {
+    main = hn::MulAdd(hn::ConvertTo(DF(), isum), hn::Set(DF(), d), main);
+    mins = hn::MulAdd(hn::ConvertTo(DF(), imin), hn::Set(DF(), dmin), mins);
+  }
+  HWY_INLINE float Result() const { return ReduceF(main) - ReduceF(mins); }
 };
 
-HWY_INLINE Partial Accumulate(Partial p, VI32 isum, float d, float offset) {
-  p.acc = hn::MulAdd(hn::ConvertTo(DF(), isum), hn::Set(DF(), d), p.acc);
-  p.offset += offset;
-  return p;
+/// A Q8_K activation super-block: d at 0, qs at 4, bsums at 260.
+HWY_INLINE float ActScale(const uint8_t* xb) {
+  return LoadF32(xb);
+}
+HWY_INLINE I8x32 ActGroup(const uint8_t* xb, int g) {
+  return LoadI8x32(reinterpret_cast<const int8_t*>(xb + 4 + 32 * g));
+}
+HWY_INLINE const uint8_t* ActBsums(const uint8_t* xb) {
+  return xb + 260;
+}
+
+HWY_INLINE V16B AsSigned(VU16B v) {
+  return hn::BitCast(D16B(), v);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -65,28 +136,32 @@ HWY_INLINE Partial Accumulate(Partial p, VI32 isum, float d, float offset) {
 struct Q2K {
   static constexpr size_t kBytes = sizeof(BlockQ2_K);
 
-  /// Calls f(group index g = 4n + j, unsigned values) for the 8 groups of 32 values.
+  /// Calls f(group g = 4n + j, unsigned values) for the 8 groups of 32 values.
   template <class F>
   static HWY_INLINE void Groups(const uint8_t* b, F&& f) {
+    HWY_UNROLL(2)
     for (int n = 0; n < 2; ++n) {
-      U8x32 q = LoadU8x32(b + 16 + 32 * n);
+      const U8x32 q = LoadU8x32(b + 16 + 32 * n);
+      HWY_UNROLL(4)
       for (int j = 0; j < 4; ++j) {
-        f(4 * n + j, AndU8(q, 3));
-        for (int i = 0; i < kParts; ++i) q.v[i] = hn::ShiftRight<2>(q.v[i]);
+        U8x32 u;
+        for (int i = 0; i < kParts; ++i) u.v[i] = ShrAnd(q.v[i], 2 * j, 3);
+        f(4 * n + j, u);
       }
     }
   }
 
-  static HWY_INLINE Partial Dot(const uint8_t* b, const Act& a, Partial p) {
-    int8_t mins[16];
-    for (int k = 0; k < 16; ++k) mins[k] = static_cast<int8_t>(b[k] >> 4);
+  static HWY_INLINE void Dot(const uint8_t* b, const uint8_t* xb, Acc* acc) {
+    const VU16B packed = hn::LoadU(DU16B(), b);
+    const V16B scales = AsSigned(hn::And(packed, hn::Set(DU16B(), 0x0F)));
+    const Scales16 table = MakeScales16(scales);
     VI32 isum = hn::Zero(DI32());
     Groups(b, [&](int g, const U8x32& u) {
-      isum = DotScaled(isum, u, a.Group(32 * g), Scale16x2(b[2 * g] & 0xF, b[2 * g + 1] & 0xF));
+      isum = DotScaled(isum, u, ActGroup(xb, g), GroupScales(table, g));
     });
-    const float d = HalfToFloat(LoadU16(b + 80)) * a.d;
-    const float dmin = HalfToFloat(LoadU16(b + 82)) * a.d;
-    return Accumulate(p, isum, d, dmin * static_cast<float>(WeightedBsums16(mins, a)));
+    const VI32 imin = DotBsums(ActBsums(xb), AsSigned(hn::ShiftRight<4>(packed)));
+    const float dx = ActScale(xb);
+    acc->Add(isum, HalfToFloat(LoadU16(b + 80)) * dx, imin, HalfToFloat(LoadU16(b + 82)) * dx);
   }
 
   static HWY_INLINE void Dequant(const uint8_t* b, float* out) {
@@ -102,42 +177,61 @@ struct Q2K {
 // ---------------------------------------------------------------------------------------
 // Q3_K: hmask at 0, qs at 32, packed scales at 96, d at 108.
 
+/// The 16 signed 6-bit scales (already minus 32) from their 12 packed bytes: scale k has
+/// its low 4 bits in byte k (k < 8, low nibble) or k - 8 (high nibble), its top 2 bits
+/// in bits 2 (k / 4) of byte 8 + k % 4. In 32-bit words u0 u1 u2: lane i of the result is
+/// ((u[i % 2] >> 4 (i / 2)) & 0x0F0F0F0F) | (((u2 >> 2 i) & 0x03030303) << 4).
+HWY_INLINE V16B UnpackQ3KScales(const uint8_t* p) {
+  const D4U32 d;
+  // The 16 bytes ending with the scales (the block ends 2 bytes after them): lanes 1-3.
+  const auto u = hn::ShiftRightLanes<1>(d, hn::BitCast(d, hn::LoadU(DU16B(), p - 4)));
+  const auto low_src = hn::ConcatLowerLower(d, u, u);  // u0 u1 u0 u1
+  const auto high_src = hn::Broadcast<2>(u);           // u2 u2 u2 u2
+  alignas(16) static constexpr uint32_t kLowShift[4] = {0, 0, 4, 4};
+  alignas(16) static constexpr uint32_t kHighShift[4] = {0, 2, 4, 6};
+  const auto low = hn::And(hn::Shr(low_src, hn::Load(d, kLowShift)), hn::Set(d, 0x0F0F0F0Fu));
+  const auto high = hn::And(hn::Shr(high_src, hn::Load(d, kHighShift)), hn::Set(d, 0x03030303u));
+  const auto v = hn::BitCast(DU16B(), hn::Or(low, hn::ShiftLeft<4>(high)));
+  return AsSigned(hn::Sub(v, hn::Set(DU16B(), 32)));
+}
+
 struct Q3K {
   static constexpr size_t kBytes = sizeof(BlockQ3_K);
 
   /// Calls f(g, u) with u = low 2 bits | high bit << 2 (value + 4) for the 8 groups.
   template <class F>
   static HWY_INLINE void Groups(const uint8_t* b, F&& f) {
-    U8x32 hm = LoadU8x32(b);
+    const U8x32 hm = LoadU8x32(b);
+    HWY_UNROLL(2)
     for (int n = 0; n < 2; ++n) {
-      U8x32 q = LoadU8x32(b + 32 + 32 * n);
+      const U8x32 q = LoadU8x32(b + 32 + 32 * n);
+      HWY_UNROLL(4)
       for (int j = 0; j < 4; ++j) {
+        const int g = 4 * n + j;  // Its high bits are bit g of hmask.
         U8x32 u;
         for (int i = 0; i < kParts; ++i) {
-          const VU8 high = hn::ShiftLeft<2>(hn::And(hm.v[i], hn::Set(DU8(), 1)));
-          u.v[i] = hn::Or(hn::And(q.v[i], hn::Set(DU8(), 3)), high);
-          q.v[i] = hn::ShiftRight<2>(q.v[i]);
-          hm.v[i] = hn::ShiftRight<1>(hm.v[i]);
+          u.v[i] = hn::Or(ShrAnd(q.v[i], 2 * j, 3), ShlInByte<2>(ShrAnd(hm.v[i], g, 1)));
         }
-        f(4 * n + j, u);
+        f(g, u);
       }
     }
   }
 
-  static HWY_INLINE Partial Dot(const uint8_t* b, const Act& a, Partial p) {
-    int8_t sc[16];
-    unpack_q3_k_scales(b + 96, sc);
+  static HWY_INLINE void Dot(const uint8_t* b, const uint8_t* xb, Acc* acc) {
+    const V16B scales = UnpackQ3KScales(b + 96);
+    const Scales16 table = MakeScales16(scales);
     VI32 isum = hn::Zero(DI32());
     Groups(b, [&](int g, const U8x32& u) {
-      isum = DotScaled(isum, u, a.Group(32 * g), Scale16x2(sc[2 * g], sc[2 * g + 1]));
+      isum = DotScaled(isum, u, ActGroup(xb, g), GroupScales(table, g));
     });
-    const float d = HalfToFloat(LoadU16(b + 108)) * a.d;
-    return Accumulate(p, isum, d, d * static_cast<float>(4 * WeightedBsums16(sc, a)));
+    const VI32 offset = hn::ShiftLeft<2>(DotBsums(ActBsums(xb), scales));  // 4 * sum(sc * x)
+    const float d = HalfToFloat(LoadU16(b + 108)) * ActScale(xb);
+    acc->Add(isum, d, offset, d);
   }
 
   static HWY_INLINE void Dequant(const uint8_t* b, float* out) {
-    int8_t sc[16];
-    unpack_q3_k_scales(b + 96, sc);
+    alignas(16) int8_t sc[16];
+    hn::Store(UnpackQ3KScales(b + 96), D16B(), sc);
     const float d = HalfToFloat(LoadU16(b + 108));
     Groups(b, [&](int g, const U8x32& u) {
       const float d0 = d * sc[2 * g], d1 = d * sc[2 * g + 1];
@@ -150,17 +244,20 @@ struct Q3K {
 // Q4_K and Q5_K: d at 0, dmin at 2, packed scales and mins at 4; Q4_K's qs at 16, Q5_K's
 // qh at 16 and qs at 48.
 
-/// The 8 scales (out[0..7]) and 8 mins (out[8..15]) packed in 12 bytes.
-HWY_INLINE void UnpackScaleMinK4(const uint8_t* packed, uint8_t* out) {
-  uint32_t u[4];
-  std::memcpy(u, packed, 12);
-  constexpr uint32_t kLow6 = 0x3F3F3F3F, kLow4 = 0x0F0F0F0F, kLow2 = 0x03030303;
-  u[3] = ((u[2] >> 4) & kLow4) | (((u[1] >> 6) & kLow2) << 4);
-  const uint32_t mins_low = u[1] & kLow6;
-  u[1] = (u[2] & kLow4) | (((u[0] >> 6) & kLow2) << 4);
-  u[2] = mins_low;
-  u[0] &= kLow6;
-  std::memcpy(out, u, 16);
+/// The 8 scales (bytes 0..7) and 8 mins (bytes 8..15) from their 12 packed bytes. In
+/// 32-bit words u0 u1 u2 (bytes 0-3, 4-7, 8-11): scales 0-3 = u0 & 63, mins 0-3 = u1 & 63,
+/// scales 4-7 = (u2 & 0x0F) | (u0 >> 6) << 4, mins 4-7 = (u2 >> 4 & 0x0F) | (u1 >> 6) << 4.
+HWY_INLINE VU16B UnpackScaleMinK4(const uint8_t* p) {
+  const D4U32 d;
+  const auto u = hn::BitCast(d, hn::LoadU(DU16B(), p));  // 4 bytes of qh / qs follow.
+  const auto top_src = hn::InterleaveLower(d, u, u);     // Lanes: u0 u0 u1 u1.
+  const auto nib_src = hn::Broadcast<2>(u);              // u2 everywhere.
+  alignas(16) static constexpr uint32_t kNibShift[4] = {0, 0, 0, 4};
+  const auto even = hn::And(top_src, hn::Set(d, 0x3F3F3F3Fu));
+  const auto nib = hn::And(hn::Shr(nib_src, hn::Load(d, kNibShift)), hn::Set(d, 0x0F0F0F0Fu));
+  const auto top = hn::And(hn::ShiftRight<6>(top_src), hn::Set(d, 0x03030303u));
+  const auto odd = hn::Or(nib, hn::ShiftLeft<4>(top));
+  return hn::BitCast(DU16B(), hn::OddEven(odd, even));
 }
 
 template <bool kFifthBit>
@@ -171,16 +268,16 @@ struct QK4 {
   /// Calls f(sub-block s, u) for the 8 sub-blocks of 32 values.
   template <class F>
   static HWY_INLINE void Groups(const uint8_t* b, F&& f) {
-    U8x32 qh;
+    U8x32 qh;  // Bit s of qh[l]: the fifth bit of value 32 s + l.
     if constexpr (kFifthBit) qh = LoadU8x32(b + 16);
+    HWY_UNROLL(4)
     for (int c = 0; c < 4; ++c) {
       const U8x32 q = LoadU8x32(b + kQs + 32 * c);
       U8x32 lo = AndU8(q, 0x0F), hi = ShiftRight4(q);
       if constexpr (kFifthBit) {
         for (int i = 0; i < kParts; ++i) {
-          lo.v[i] = hn::Or(lo.v[i], hn::ShiftLeft<4>(hn::And(qh.v[i], hn::Set(DU8(), 1))));
-          hi.v[i] = hn::Or(hi.v[i], hn::ShiftLeft<3>(hn::And(qh.v[i], hn::Set(DU8(), 2))));
-          qh.v[i] = hn::ShiftRight<2>(qh.v[i]);
+          lo.v[i] = hn::Or(lo.v[i], ShlInByte<4>(ShrAnd(qh.v[i], 2 * c, 1)));
+          hi.v[i] = hn::Or(hi.v[i], ShlInByte<4>(ShrAnd(qh.v[i], 2 * c + 1, 1)));
         }
       }
       f(2 * c, lo);
@@ -188,23 +285,22 @@ struct QK4 {
     }
   }
 
-  static HWY_INLINE Partial Dot(const uint8_t* b, const Act& a, Partial p) {
-    uint8_t sm[16];
-    UnpackScaleMinK4(b + 4, sm);
-    int32_t mins = 0;
-    for (int s = 0; s < 8; ++s) mins += sm[8 + s] * (a.bsums[2 * s] + a.bsums[2 * s + 1]);
+  static HWY_INLINE void Dot(const uint8_t* b, const uint8_t* xb, Acc* acc) {
+    const VU16B sm = UnpackScaleMinK4(b + 4);
+    // Entry k of the 16-entry tables is sub-block k / 2's scale (or min).
+    const Scales16 table = MakeScales16(AsSigned(hn::InterleaveLower(sm, sm)));
+    const VI32 imin = DotBsums(ActBsums(xb), AsSigned(hn::InterleaveUpper(DU16B(), sm, sm)));
     VI32 isum = hn::Zero(DI32());
     Groups(b, [&](int s, const U8x32& u) {
-      isum = DotScaled(isum, u, a.Group(32 * s), Scale32(sm[s]));
+      isum = DotScaled(isum, u, ActGroup(xb, s), GroupScales(table, s));
     });
-    const float d = HalfToFloat(LoadU16(b)) * a.d;
-    const float dmin = HalfToFloat(LoadU16(b + 2)) * a.d;
-    return Accumulate(p, isum, d, dmin * static_cast<float>(mins));
+    const float dx = ActScale(xb);
+    acc->Add(isum, HalfToFloat(LoadU16(b)) * dx, imin, HalfToFloat(LoadU16(b + 2)) * dx);
   }
 
   static HWY_INLINE void Dequant(const uint8_t* b, float* out) {
-    uint8_t sm[16];
-    UnpackScaleMinK4(b + 4, sm);
+    alignas(16) uint8_t sm[16];
+    hn::Store(UnpackScaleMinK4(b + 4), DU16B(), sm);
     const float d = HalfToFloat(LoadU16(b)), dmin = HalfToFloat(LoadU16(b + 2));
     Groups(b, [&](int s, const U8x32& u) {
       const float dl = d * sm[s], ml = -dmin * sm[8 + s];
@@ -222,33 +318,34 @@ struct Q6K {
   /// Calls f(g, u) with u = value + 32 (0..63) for the 8 groups of 32 values.
   template <class F>
   static HWY_INLINE void Groups(const uint8_t* b, F&& f) {
+    HWY_UNROLL(2)
     for (int n = 0; n < 2; ++n) {
       const U8x32 ql0 = LoadU8x32(b + 64 * n), ql1 = LoadU8x32(b + 64 * n + 32);
       const U8x32 qh = LoadU8x32(b + 128 + 32 * n);
       U8x32 u[4];
       for (int i = 0; i < kParts; ++i) {
         const VU8 low4 = hn::Set(DU8(), 0x0F), h = qh.v[i];
-        u[0].v[i] =
-            hn::Or(hn::And(ql0.v[i], low4), hn::ShiftLeft<4>(hn::And(h, hn::Set(DU8(), 0x03))));
-        u[1].v[i] =
-            hn::Or(hn::And(ql1.v[i], low4), hn::ShiftLeft<2>(hn::And(h, hn::Set(DU8(), 0x0C))));
-        u[2].v[i] = hn::Or(hn::ShiftRight<4>(ql0.v[i]), hn::And(h, hn::Set(DU8(), 0x30)));
-        u[3].v[i] = hn::Or(hn::ShiftRight<4>(ql1.v[i]),
-                           hn::ShiftRight<2>(hn::And(h, hn::Set(DU8(), 0xC0))));
+        const VU8 h0 = hn::And(h, hn::Set(DU8(), 0x03)), h1 = hn::And(h, hn::Set(DU8(), 0x0C));
+        const VU8 h2 = hn::And(h, hn::Set(DU8(), 0x30)), h3 = hn::And(h, hn::Set(DU8(), 0xC0));
+        u[0].v[i] = hn::Or(hn::And(ql0.v[i], low4), ShlInByte<4>(h0));
+        u[1].v[i] = hn::Or(hn::And(ql1.v[i], low4), ShlInByte<2>(h1));
+        u[2].v[i] = hn::Or(hn::ShiftRight<4>(ql0.v[i]), h2);
+        u[3].v[i] = hn::Or(hn::ShiftRight<4>(ql1.v[i]), ShrInByte<2>(h3));
       }
       for (int k = 0; k < 4; ++k) f(4 * n + k, u[k]);
     }
   }
 
-  static HWY_INLINE Partial Dot(const uint8_t* b, const Act& a, Partial p) {
-    int8_t sc[16];
-    std::memcpy(sc, b + 192, 16);
+  static HWY_INLINE void Dot(const uint8_t* b, const uint8_t* xb, Acc* acc) {
+    const V16B scales = hn::LoadU(D16B(), reinterpret_cast<const int8_t*>(b + 192));
+    const Scales16 table = MakeScales16(scales);
     VI32 isum = hn::Zero(DI32());
     Groups(b, [&](int g, const U8x32& u) {
-      isum = DotScaled(isum, u, a.Group(32 * g), Scale16x2(sc[2 * g], sc[2 * g + 1]));
+      isum = DotScaled(isum, u, ActGroup(xb, g), GroupScales(table, g));
     });
-    const float d = HalfToFloat(LoadU16(b + 208)) * a.d;
-    return Accumulate(p, isum, d, d * static_cast<float>(32 * WeightedBsums16(sc, a)));
+    const VI32 offset = hn::ShiftLeft<5>(DotBsums(ActBsums(xb), scales));  // 32 * sum(sc * x)
+    const float d = HalfToFloat(LoadU16(b + 208)) * ActScale(xb);
+    acc->Add(isum, d, offset, d);
   }
 
   static HWY_INLINE void Dequant(const uint8_t* b, float* out) {
@@ -267,9 +364,9 @@ constexpr size_t kActBytes = sizeof(BlockQ8_K);
 
 template <class F>
 HWY_INLINE float DotRow(const uint8_t* w, const uint8_t* x, int64_t nb) {
-  Partial p{hn::Zero(DF()), 0.f};
-  for (int64_t i = 0; i < nb; ++i) p = F::Dot(w + i * F::kBytes, Act(x + i * kActBytes), p);
-  return ReduceF(p.acc) - p.offset;
+  Acc acc{hn::Zero(DF()), hn::Zero(DF())};
+  for (int64_t i = 0; i < nb; ++i) F::Dot(w + i * F::kBytes, x + i * kActBytes, &acc);
+  return acc.Result();
 }
 
 template <class F>

@@ -7,7 +7,11 @@
 // the same kernel on a 512 KiB matrix that stays in L2 (the compute ceiling). Memory
 // bandwidth is a plain streaming sum over a 512 MiB buffer.
 //
-// Usage: bench_quant [--mb N] [--target NAME] [--reps N]   (prints a Markdown table)
+// Usage: bench_quant [--mb N] [--target NAME] [--reps N] [--only TYPE] [--cpu-time]
+// prints a Markdown table. --cpu-time divides by the thread's CPU time instead of wall
+// time, for comparisons on a machine busy with other work.
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -33,6 +37,16 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+/// Seconds of CPU time this thread has used: immune to time slices lost to other
+/// processes on a busy machine (`--cpu-time`).
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+bool g_cpu_time = false;
+
 /// Best GB/s of `fn` processing `bytes`, over `reps` runs (at least 0.2 s in all).
 template <typename F>
 double best_gbps(size_t bytes, int reps, F&& fn) {
@@ -40,8 +54,9 @@ double best_gbps(size_t bytes, int reps, F&& fn) {
   double best = 1e30, total = 0;
   for (int r = 0; r < reps || total < 0.2; ++r) {
     const auto t0 = Clock::now();
+    const double c0 = thread_cpu_seconds();
     fn();
-    const double s = seconds_since(t0);
+    const double s = g_cpu_time ? thread_cpu_seconds() - c0 : seconds_since(t0);
     best = std::min(best, s);
     total += s;
   }
@@ -121,17 +136,30 @@ Result bench_type(TensorType type, size_t mib, int reps) {
 int main(int argc, char** argv) {
   size_t mib = 64;
   int reps = 5;
-  std::string target;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  std::string target, only;
+  for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
-    if (a == "--mb") {
-      mib = std::strtoul(argv[i + 1], nullptr, 10);
+    if (a == "--cpu-time") {
+      g_cpu_time = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(
+          stderr,
+          "usage: bench_quant [--mb N] [--target NAME] [--reps N] [--only TYPE] [--cpu-time]\n");
+      return 2;
+    }
+    ++i;
+    if (a == "--only") {
+      only = argv[i];
+    } else if (a == "--mb") {
+      mib = std::strtoul(argv[i], nullptr, 10);
     } else if (a == "--reps") {
-      reps = std::atoi(argv[i + 1]);
+      reps = std::atoi(argv[i]);
     } else if (a == "--target") {
-      target = argv[i + 1];
+      target = argv[i];
     } else {
-      std::fprintf(stderr, "usage: bench_quant [--mb N] [--target NAME] [--reps N]\n");
+      std::fprintf(stderr, "error: unknown option %s\n", argv[i - 1]);
       return 2;
     }
   }
@@ -142,7 +170,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: SIMD target %s is not available here\n", target.c_str());
     return 2;
   }
-  const double bw = memory_read_gbps(512, reps);
+  const double bw = only.empty() ? memory_read_gbps(512, reps) : 1.0;
   std::printf("SIMD target: %s; single thread; rows of %lld values; %zu MiB of weights\n",
               std::string(quant::current_simd_target().name).c_str(),
               static_cast<long long>(kRowValues), mib);
@@ -157,6 +185,7 @@ int main(int argc, char** argv) {
       TensorType::Q5_0, TensorType::Q4_1, TensorType::Q4_0, TensorType::Q6_K, TensorType::Q5_K,
       TensorType::Q4_K, TensorType::Q3_K, TensorType::Q2_K};
   for (const TensorType t : types) {
+    if (!only.empty() && es::tensor_type_name(t) != only) continue;
     const Result r = bench_type(t, mib, reps);
     std::printf("| %s | %.2f | %.1f | %.0f%% | %.1f |\n", es::tensor_type_name(t).data(),
                 r.bits_per_weight, r.gbps_memory, 100.0 * r.gbps_memory / bw, r.gbps_cache);
