@@ -205,6 +205,18 @@ void RoutingTrace::append_routing(const RoutingBatch& batch, std::span<const int
   if (has_full_probs()) append_halves(full_probs_, batch.full_probs);
 }
 
+void RoutingTrace::reserve(uint32_t n_tokens) {
+  if (!has_shape()) fail_usage("reserve() needs a trace with a shape");
+  const size_t n = n_tokens, per_token = shape_.moe_layers.size() * shape_.top_k;
+  token_ids_.reserve(n);
+  positions_.reserve(n);
+  modalities_.reserve(n);
+  expert_bits_data_.reserve(trace_detail::packed_bytes(n * per_token, expert_bits_));
+  weights_.reserve(n * per_token);
+  entropy_.reserve(n * shape_.moe_layers.size());
+  if (has_full_probs()) full_probs_.reserve(n * shape_.n_expert);
+}
+
 void RoutingTrace::truncate(uint32_t n_tokens) {
   if (n_tokens >= token_ids_.size()) return;
   const size_t n_layers = shape_.moe_layers.size();

@@ -320,6 +320,18 @@ class TestTrace : public QObject {
     compare(trace, 0, b);
   }
 
+  void reserved_appends_allocate_nothing() {
+    RoutingTrace trace(es::TraceShape{128, 8, {1, 2, 3, 4}, 2});
+    std::vector<Batch> steps;
+    for (uint32_t i = 0; i < 50; ++i) steps.push_back(random_batch(1, 128, 8, {1, 2, 3, 4}, i, 2));
+    trace.reserve(50);
+    es::test::reset_peak_allocation();
+    for (const auto& b : steps) append(trace, b);
+    QCOMPARE(es::test::peak_allocation_bytes(), size_t{0});
+    compare(trace, 49, steps.back());
+    QVERIFY_THROWS_EXCEPTION(es::Error, RoutingTrace().reserve(4));
+  }
+
   void at_most_four_bytes_per_entry() {
     RoutingTrace trace;
     std::vector<uint32_t> layers(16);

@@ -90,6 +90,9 @@ class RoutingTrace {
   /// The same, with one modality for every token of the batch.
   void append(const RoutingBatch& batch, std::span<const int32_t> token_ids,
               std::span<const int32_t> positions, Modality modality);
+  /// Makes room for `n_tokens` tokens in all (a trace with a shape), so that appending up
+  /// to that many allocates nothing, e.g. before a generation of known maximum length.
+  void reserve(uint32_t n_tokens);
   /// Keeps the first `n_tokens` tokens (no-op if the trace is not longer), e.g. when a
   /// generation is rolled back.
   void truncate(uint32_t n_tokens);
