@@ -264,10 +264,12 @@ Value Evaluator::loop_value(const Value::List& items, size_t i) {
 }
 
 Flow Evaluator::exec_for(const Stmt& s) {
-  Value::List items = iterate(eval(*s.expr));
+  Value source = eval(*s.expr);
+  if (!source.is_list()) source = make_list(iterate(source));  // lists are used in place
   if (s.cond) {
     Value::List kept;
-    for (const Value& item : items) {
+    for (const Value& item : source.as_list()) {
+      tick();
       frames_.push_back(Frame{});
       if (s.targets.size() == 1) {
         assign(s.targets[0], item);
@@ -281,13 +283,13 @@ Flow Evaluator::exec_for(const Stmt& s) {
       frames_.pop_back();
       if (keep) kept.push_back(item);
     }
-    items = std::move(kept);
+    source = make_list(std::move(kept));
   }
+  const Value::List& items = source.as_list();
   if (items.empty()) return exec_body(s.else_body);
   for (size_t i = 0; i < items.size(); ++i) {
     line_ = s.line;
     tick();
-    charge(16 * sizeof(Value));
     frames_.push_back(Frame{});
     assign("loop", loop_value(items, i));
     if (s.targets.size() == 1) {

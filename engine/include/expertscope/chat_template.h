@@ -188,10 +188,12 @@ struct ChatContext {
 
 /// Bounds on one render; exceeding one is an es::Error (bad_input) that says which.
 struct RenderLimits {
-  size_t max_output_bytes = size_t{16} << 20;      ///< Of the result and of any one string.
-  uint64_t max_steps = 20'000'000;                 ///< Statements, expressions and loop items.
-  uint32_t max_depth = 200;                        ///< Macro calls nested, and value nesting.
-  uint64_t max_alloc_bytes = uint64_t{512} << 20;  ///< Strings and containers made, in all.
+  size_t max_output_bytes = size_t{16} << 20;  ///< Of the result and of any one string.
+  uint64_t max_steps = 20'000'000;             ///< Statements, expressions and loop items.
+  uint32_t max_depth = 200;                    ///< Macro calls nested, and value nesting.
+  /// Bytes of strings and containers made during the render, added up (freed or not): a
+  /// bound on work and, since nothing is kept that was not counted, on memory.
+  uint64_t max_alloc_bytes = uint64_t{2} << 30;
 };
 
 /// The template raised an error on purpose (raise_exception): the conversation does not
