@@ -6,8 +6,8 @@
 #include <cstring>
 #include <limits>
 
-#include "core/half.h"
 #include "cpu_backend.h"
+#include "simd_attention.h"
 
 namespace es::backend::cpu {
 namespace {
@@ -17,32 +17,9 @@ inline const uint8_t* kv_row(const KvView& kv, size_t offset, size_t row_bytes, 
          static_cast<size_t>(pos) * row_bytes;
 }
 
-float dot_kv(const float* q, const uint8_t* k, uint32_t n, bool f16) {
-  float s = 0;
-  if (f16) {
-    const auto* h = reinterpret_cast<const uint16_t*>(k);
-    for (uint32_t i = 0; i < n; ++i) s += q[i] * half_to_float(h[i]);
-  } else {
-    const auto* f = reinterpret_cast<const float*>(k);
-    for (uint32_t i = 0; i < n; ++i) s += q[i] * f[i];
-  }
-  return s;
-}
-
-void axpy_kv(float* acc, float a, const uint8_t* v, uint32_t n, bool f16) {
-  if (f16) {
-    const auto* h = reinterpret_cast<const uint16_t*>(v);
-    for (uint32_t i = 0; i < n; ++i) acc[i] += a * half_to_float(h[i]);
-  } else {
-    const auto* f = reinterpret_cast<const float*>(v);
-    for (uint32_t i = 0; i < n; ++i) acc[i] += a * f[i];
-  }
-}
-
 void store_row(uint8_t* dst, const float* src, uint32_t n, bool f16) {
   if (f16) {
-    auto* h = reinterpret_cast<uint16_t*>(dst);
-    for (uint32_t i = 0; i < n; ++i) h[i] = float_to_half(src[i]);
+    store_f16(reinterpret_cast<uint16_t*>(dst), src, n);
   } else {
     std::memcpy(dst, src, n * sizeof(float));
   }
@@ -92,15 +69,16 @@ void CpuBackend::attention(Mat out, Mat q, const KvView& kv, const AttentionPara
       for (int32_t s = first; s <= last; ++s) {
         const uint8_t* krow = kv_row(kv, kv.k_offset_bytes, kv.k_row_bytes, s) + g * dk * elem;
         const float score = dot_kv(qh, krow, dk, kv.f16) * p.scale;
+        float c = 1.0f;  // Rescales what was accumulated when the maximum grows.
         if (score > m) {
-          const float c = std::exp(m - score);
+          c = std::exp(m - score);
           l *= c;
-          for (uint32_t i = 0; i < dv; ++i) acc[i] *= c;
           m = score;
         }
         const float w = std::exp(score - m);
         l += w;
-        axpy_kv(acc, w, kv_row(kv, v_offset, v_row_bytes, s) + g * v_head_bytes, dv, kv.f16);
+        scale_add_kv(acc, c, w, kv_row(kv, v_offset, v_row_bytes, s) + g * v_head_bytes, dv,
+                     kv.f16);
       }
       float* y = row_ptr(out, t) + static_cast<size_t>(h) * dv;
       const float inv = l > 0 ? 1.0f / l : 0.0f;
