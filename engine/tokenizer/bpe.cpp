@@ -212,9 +212,9 @@ void bpe_encode_text(const Vocab& v, std::string_view text, std::vector<TokenId>
       continue;
     }
     if (v.ignore_merges) {
-      const auto it = v.piece_to_id.find(word);
-      if (it != v.piece_to_id.end()) {
-        out.push_back(it->second);
+      const TokenId id = v.piece_to_id.find(word);
+      if (id != no_token) {
+        out.push_back(id);
         continue;
       }
     }

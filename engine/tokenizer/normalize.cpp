@@ -51,10 +51,9 @@ bool normalize_text(Normalization form, std::string_view text, std::string& out)
   int options = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
   if (compat) options |= UTF8PROC_COMPAT;
   utf8proc_uint8_t* result = nullptr;
-  const utf8proc_ssize_t n =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                   static_cast<utf8proc_ssize_t>(text.size()), &result,
-                   static_cast<utf8proc_option_t>(options));
+  const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                                          static_cast<utf8proc_ssize_t>(text.size()), &result,
+                                          static_cast<utf8proc_option_t>(options));
   if (n < 0) {
     std::free(result);
     return false;  // Not valid UTF-8 (the caller repairs input first): leave it as it is.

@@ -46,9 +46,9 @@ void spm_encode_text(const Vocab& v, std::string_view text, std::vector<TokenId>
     if (left < 0 || right < 0) return;
     const Piece& l = pieces[left];
     const uint32_t size = l.size + pieces[right].size;
-    const auto it = v.piece_to_id.find(text.substr(l.offset, size));
-    if (it == v.piece_to_id.end()) return;
-    const float score = v.scores.empty() ? 0.0f : v.scores[it->second];
+    const TokenId id = v.piece_to_id.find(text.substr(l.offset, size));
+    if (id == no_token) return;
+    const float score = v.scores.empty() ? 0.0f : v.scores[id];
     queue.push({score, left, right, size});
   };
   for (int32_t i = 1; i < static_cast<int32_t>(pieces.size()); ++i) try_add(i - 1, i);
@@ -69,9 +69,8 @@ void spm_encode_text(const Vocab& v, std::string_view text, std::vector<TokenId>
 
   for (int32_t i = 0; i >= 0; i = pieces[i].next) {
     const std::string_view s = text.substr(pieces[i].offset, pieces[i].size);
-    const auto it = v.piece_to_id.find(s);
-    if (it != v.piece_to_id.end()) {
-      out.push_back(it->second);
+    if (const TokenId id = v.piece_to_id.find(s); id != no_token) {
+      out.push_back(id);
       continue;
     }
     for (char c : s) {

@@ -144,8 +144,7 @@ TokenType Tokenizer::token_type(TokenId id) const noexcept {
 }
 
 TokenId Tokenizer::find_token(std::string_view text) const {
-  const auto it = vocab_->text_to_id.find(text);
-  return it == vocab_->text_to_id.end() ? no_token : it->second;
+  return vocab_->text_to_id.find(text);
 }
 
 uint32_t Tokenizer::n_tokens() const noexcept {

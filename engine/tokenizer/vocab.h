@@ -4,11 +4,9 @@
 
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -18,13 +16,6 @@
 #include "pretokenize.h"
 
 namespace es::detail {
-
-/// Hash for heterogeneous (string_view) look-ups in unordered maps keyed by std::string.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-using StringMap = std::unordered_map<std::string, TokenId, StringHash, std::equal_to<>>;
 
 /// A BPE merge: its rank (lower merges first) and the token it makes.
 struct Merge {
@@ -68,11 +59,11 @@ struct Vocab {
   std::vector<TokenType> types;
   std::vector<float> scores;  ///< Empty when the file has none.
 
-  StringMap text_to_id;  ///< Stored text -> id (every token).
+  StringIdMap text_to_id;  ///< Stored text -> id (every token).
   /// The strings the encoder assembles -> id: raw bytes for byte-level BPE (vocabulary
   /// tokens, then added tokens written in the byte alphabet, as Hugging Face's vocabulary
   /// map), the ▁-spaced text of normal and user-defined tokens for SentencePiece.
-  StringMap piece_to_id;
+  StringIdMap piece_to_id;
   /// BPE: the token of each single byte; SentencePiece: the <0xXX> byte token.
   std::array<TokenId, 256> byte_token{};
   FlatMap64<Merge> merges;  ///< pair_key(left, right) -> merge (BPE).

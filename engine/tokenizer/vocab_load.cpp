@@ -110,9 +110,8 @@ void read_scores(const gguf::File& file, Vocab& v) {
 void index_texts(const gguf::File& file, Vocab& v) {
   v.text_to_id.reserve(v.size());
   for (uint32_t i = 0; i < v.size(); ++i) {
-    const auto [it, inserted] = v.text_to_id.emplace(v.texts[i], static_cast<TokenId>(i));
-    if (inserted) continue;
-    const TokenId first = it->second;
+    const TokenId first = v.text_to_id.emplace(v.texts[i], static_cast<TokenId>(i));
+    if (first == static_cast<TokenId>(i)) continue;
     if (v.types[i] == TokenType::unused || v.types[first] == TokenType::unused) continue;
     fail(file, ErrorKind::bad_input, key_tokens,
          "token " + std::to_string(i) + " " + quote_for_error(v.texts[i]) + " duplicates token " +
@@ -159,8 +158,8 @@ void build_bpe_pieces(Vocab& v) {
   }
   v.byte_token.fill(no_token);
   for (int b = 0; b < 256; ++b) {
-    const auto it = v.piece_to_id.find(std::string(1, static_cast<char>(b)));
-    if (it != v.piece_to_id.end()) v.byte_token[b] = it->second;
+    const char c = static_cast<char>(b);
+    v.byte_token[b] = v.piece_to_id.find(std::string_view(&c, 1));
   }
 }
 
@@ -214,20 +213,19 @@ void read_merges(const gguf::File& file, Vocab& v) {
       fail(file, ErrorKind::bad_input, key_merges, where() + " is not two tokens and a space");
     }
     const std::string_view left = m.substr(0, space), right = m.substr(space + 1);
-    const auto l = v.text_to_id.find(left), r = v.text_to_id.find(right);
-    if (l == v.text_to_id.end() || r == v.text_to_id.end()) {
+    const TokenId l = v.text_to_id.find(left), r = v.text_to_id.find(right);
+    if (l == no_token || r == no_token) {
       fail(file, ErrorKind::bad_input, key_merges,
-           where() + " names an unknown token " +
-               quote_for_error(l == v.text_to_id.end() ? left : right));
+           where() + " names an unknown token " + quote_for_error(l == no_token ? left : right));
     }
     joined.assign(left);
     joined.append(right);
-    const auto result = v.text_to_id.find(joined);
-    if (result == v.text_to_id.end()) {
+    const TokenId result = v.text_to_id.find(joined);
+    if (result == no_token) {
       fail(file, ErrorKind::bad_input, key_merges, where() + " makes a string that is not a token");
     }
     // A repeated pair takes its last rank, as Hugging Face's rank map does.
-    v.merges.put(pair_key(l->second, r->second), {static_cast<int32_t>(i), result->second});
+    v.merges.put(pair_key(l, r), {static_cast<int32_t>(i), result});
   }
 }
 
