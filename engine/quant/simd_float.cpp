@@ -63,7 +63,8 @@ HWY_INLINE float DotRow(const uint8_t* w, const float* x, int64_t n) {
   }
   for (; i + N <= n; i += N) a0 = hn::MulAdd(F::Load(w, i), hn::LoadU(d, x + i), a0);
   float sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3))));
-  for (; i < n; ++i) sum += F::At(w, i) * x[i];
+  // The activation row may be unaligned too: read its tail bytewise.
+  for (; i < n; ++i) sum += F::At(w, i) * LoadF32(reinterpret_cast<const uint8_t*>(x + i));
   return sum;
 }
 

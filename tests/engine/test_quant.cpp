@@ -66,14 +66,13 @@ std::vector<float> dequantize_ref(TensorType t, const uint8_t* q, int64_t n) {
   return y;
 }
 
-/// Bytes copied to `offset` bytes past a 64-byte boundary, so kernels meet unaligned rows.
+/// Bytes copied `offset` bytes into an allocation that ends exactly where they end, so
+/// kernels meet unaligned rows and AddressSanitizer catches any read past the row.
 struct Unaligned {
   std::vector<uint8_t> storage;
   size_t offset;
   Unaligned(const std::vector<uint8_t>& bytes, size_t off)
-      : storage(bytes.size() + 128), offset(off) {
-    const auto base = reinterpret_cast<uintptr_t>(storage.data());
-    offset = ((64 - base % 64) % 64) + off;
+      : storage(bytes.size() + off), offset(off) {
     std::memcpy(storage.data() + offset, bytes.data(), bytes.size());
   }
   const uint8_t* data() const { return storage.data() + offset; }
