@@ -29,8 +29,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"info", "MODEL.gguf [--compact]", "print the model's JSON summary", cmd_info},
     {"eval",
-     "-m MODEL --tokens 1,2,3 [--backend cpu] [--threads N] [--kv-type f32|f16]\n"
-     "         [--logits OUT.f32]",
+     "-m MODEL (--tokens 1,2,3 | --text S | --file F) [--backend cpu] [--threads N]\n"
+     "         [--kv-type f32|f16] [--ctx N] [--logits OUT.f32] [--routing OUT.json]",
      "one forward pass over exactly the given tokens; logits as raw float32", cmd_eval},
     {"tokenize", "-m MODEL (--text S | --file F) [--add-special] [--no-parse-special]",
      "the token ids of a text, as a JSON array", cmd_tokenize},

@@ -2,28 +2,15 @@
 // error contract holds (one `error: ` line naming the file, exit 2 usage, exit 3 input).
 #include <QtTest>
 
+#include "cli_runner.h"
 #include "expertscope/gguf.h"
 #include "expertscope/model_info.h"
 #include "tiny_models.h"
 
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  QByteArray out;
-  QByteArray err;
-};
-
-Run run_cli(const QStringList& args) {
-  QProcess p;
-  p.start(QStringLiteral(ES_CLI_PATH), args);
-  Run r;
-  if (!p.waitForFinished(60000)) return r;
-  r.exit_code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-  r.out = p.readAllStandardOutput();
-  r.err = p.readAllStandardError();
-  return r;
-}
+using Run = es::test::CliRun;
+using es::test::run_cli;
 
 }  // namespace
 
