@@ -237,30 +237,33 @@ void Evaluator::exec_set(const Stmt& s) {
 }
 
 Value Evaluator::loop_value(const Value::List& items, size_t i) {
+  // Keys are made once: a loop builds this dict every iteration.
+  static const Value keys[] = {Value("index"),     Value("index0"),   Value("revindex"),
+                               Value("revindex0"), Value("first"),    Value("last"),
+                               Value("length"),    Value("previtem"), Value("nextitem"),
+                               Value("depth"),     Value("depth0"),   Value("cycle")};
   const auto n = static_cast<int64_t>(items.size());
   const auto idx = static_cast<int64_t>(i);
-  Value::Dict d;
-  d.reserve(12);
-  const auto add = [&d](const char* k, Value v) { d.emplace_back(Value(k), std::move(v)); };
-  add("index", Value(idx + 1));
-  add("index0", Value(idx));
-  add("revindex", Value(n - idx));
-  add("revindex0", Value(n - idx - 1));
-  add("first", Value(i == 0));
-  add("last", Value(idx == n - 1));
-  add("length", Value(n));
-  add("previtem", i > 0 ? items[i - 1] : Value());
-  add("nextitem", idx + 1 < n ? items[i + 1] : Value());
-  add("depth", Value(1));
-  add("depth0", Value(0));
-  Value loop = ValueAccess::dict_unique(std::move(d), false);
   auto cycle = std::make_shared<Callable>();
   cycle->type = Callable::Type::bound_method;
   cycle->name = "cycle";
-  cycle->self = loop;
-  Value::Dict with_cycle = loop.as_dict();
-  with_cycle.emplace_back(Value("cycle"), Value::callable(std::move(cycle)));
-  return ValueAccess::dict_unique(std::move(with_cycle), false);
+  cycle->self = Value(idx);  // loop.cycle(a, b, ...) needs only the index
+  const Value values[] = {Value(idx + 1),
+                          Value(idx),
+                          Value(n - idx),
+                          Value(n - idx - 1),
+                          Value(i == 0),
+                          Value(idx == n - 1),
+                          Value(n),
+                          i > 0 ? items[i - 1] : Value(),
+                          idx + 1 < n ? items[i + 1] : Value(),
+                          Value(1),
+                          Value(0),
+                          Value::callable(std::move(cycle))};
+  Value::Dict d;
+  d.reserve(std::size(keys));
+  for (size_t k = 0; k < std::size(keys); ++k) d.emplace_back(keys[k], values[k]);
+  return ValueAccess::dict_unique(std::move(d), false);
 }
 
 Flow Evaluator::exec_for(const Stmt& s) {

@@ -217,11 +217,6 @@ Value dict_method(Evaluator& ev, const Value& self, const std::string& name, Arg
     }
     return dflt ? *dflt : Value(nullptr);
   }
-  if (name == "cycle") {  // loop.cycle(a, b, ...)
-    if (a.pos.empty()) ev.fail("loop.cycle() needs arguments");
-    const int64_t i = self.get("index0").as_int();
-    return a.pos[static_cast<size_t>(i % static_cast<int64_t>(a.pos.size()))];
-  }
   Value::List out;
   for (const auto& [k, v] : self.as_dict()) {
     if (name == "keys") {
@@ -353,6 +348,11 @@ bool has_method(const Value& self, std::string_view name) {
 }
 
 Value call_method(Evaluator& ev, const Value& self, const std::string& name, Args& args) {
+  if (name == "cycle" && self.kind() == Value::Kind::integer) {  // loop.cycle(a, b, ...)
+    if (args.pos.empty()) ev.fail("loop.cycle() needs arguments");
+    const auto n = static_cast<int64_t>(args.pos.size());
+    return args.pos[static_cast<size_t>(self.as_int() % n)];
+  }
   switch (self.kind()) {
     case Value::Kind::string:
       return string_method(ev, self.as_string(), name, args);

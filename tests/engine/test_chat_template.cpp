@@ -376,7 +376,7 @@ class TestChatTemplate : public QObject {
     QFETCH(QByteArray, message);
     RenderLimits limits;
     limits.max_output_bytes = 1 << 20;
-    limits.max_steps = 1'000'000;
+    limits.max_steps = 300'000;
     const es::Error e = error_of(source.toStdString(), limits);
     QVERIFY2(e.kind() == ErrorKind::bad_input || e.kind() == ErrorKind::unsupported, e.what());
     QVERIFY2(std::string(e.what()).find(message.toStdString()) != std::string::npos, e.what());
