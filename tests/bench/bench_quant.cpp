@@ -69,14 +69,13 @@ double memory_read_gbps(size_t mib, int reps) {
   for (size_t i = 0; i < buf.size(); ++i) buf[i] = i * 0x9E3779B97F4A7C15ull;
   volatile uint64_t sink = 0;
   const double gbps = best_gbps(buf.size() * 8, reps, [&] {
-    uint64_t a = 0, b = 0, c = 0, d = 0;
-    for (size_t i = 0; i + 4 <= buf.size(); i += 4) {
-      a += buf[i];
-      b += buf[i + 1];
-      c += buf[i + 2];
-      d += buf[i + 3];
+    uint64_t acc[8] = {};  // Independent chains: the loop waits on memory, not on adds.
+    for (size_t i = 0; i + 8 <= buf.size(); i += 8) {
+      for (int k = 0; k < 8; ++k) acc[k] += buf[i + k];
     }
-    sink = sink + a + b + c + d;
+    uint64_t total = 0;
+    for (const uint64_t a : acc) total += a;
+    sink = sink + total;
   });
   return gbps;
 }
@@ -170,11 +169,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: SIMD target %s is not available here\n", target.c_str());
     return 2;
   }
-  const double bw = only.empty() ? memory_read_gbps(512, reps) : 1.0;
+  const double bw = only.empty() ? memory_read_gbps(512, std::max(reps, 10)) : 0.0;
   std::printf("SIMD target: %s; single thread; rows of %lld values; %zu MiB of weights\n",
               std::string(quant::current_simd_target().name).c_str(),
               static_cast<long long>(kRowValues), mib);
-  std::printf("Memory read bandwidth (streaming sum, 512 MiB): %.1f GB/s\n\n", bw);
+  std::printf("Memory read bandwidth (streaming sum, 512 MiB): %.1f GB/s; timing: %s\n", bw,
+              g_cpu_time ? "thread CPU time" : "wall clock");
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {  // How busy the machine was.
+    char load[64] = {};
+    if (std::fgets(load, sizeof load, f)) std::printf("Load average: %s", load);
+    std::fclose(f);
+  }
+  std::printf("\n");
   std::printf(
       "| type | bits/weight | GB/s (%zu MiB, from RAM) | %% of bandwidth | GB/s (512 KiB, in L2) "
       "|\n",
@@ -188,7 +194,8 @@ int main(int argc, char** argv) {
     if (!only.empty() && es::tensor_type_name(t) != only) continue;
     const Result r = bench_type(t, mib, reps);
     std::printf("| %s | %.2f | %.1f | %.0f%% | %.1f |\n", es::tensor_type_name(t).data(),
-                r.bits_per_weight, r.gbps_memory, 100.0 * r.gbps_memory / bw, r.gbps_cache);
+                r.bits_per_weight, r.gbps_memory, bw > 0 ? 100.0 * r.gbps_memory / bw : 0.0,
+                r.gbps_cache);
     std::fflush(stdout);
   }
   return 0;
