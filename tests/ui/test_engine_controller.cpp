@@ -128,7 +128,7 @@ class TestEngineController : public QObject {
         ran = true;
       });
     });
-    QTRY_VERIFY(ran);
+    QTRY_VERIFY_WITH_TIMEOUT(ran, 300000);  // A hang guard only, not a time limit.
     QVERIFY(ran_on == ui_thread);
   }
 
