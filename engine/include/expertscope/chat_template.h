@@ -197,8 +197,8 @@ struct RenderLimits {
 };
 
 /// The template raised an error on purpose (raise_exception): the conversation does not
-/// suit this model ("Conversation roles must alternate user/assistant/..."). what() holds
-/// the template's message after "chat template: ".
+/// suit this model. what() is "chat template line N: " and the template's message
+/// ("... Conversation roles must alternate user/assistant/user/assistant/...").
 class TemplateRaised : public es::Error {
  public:
   explicit TemplateRaised(const std::string& message) : es::Error(ErrorKind::bad_input, message) {}
