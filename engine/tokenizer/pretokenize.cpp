@@ -4,6 +4,7 @@
 #include <pcre2.h>
 
 #include <array>
+#include <mutex>
 #include <string>
 
 #include "expertscope/error.h"
@@ -87,7 +88,7 @@ ThreadState& thread_state() {
 
 }  // namespace
 
-std::string js_pattern_to_pcre2(std::string_view js) {
+std::string js_pattern_to_pcre2(std::string_view js, bool newer_code_points) {
   std::string out;
   out.reserve(js.size() + 64);
   bool in_class = false;
@@ -95,7 +96,14 @@ std::string js_pattern_to_pcre2(std::string_view js) {
     const char c = js[i];
     if (c == '\\' && i + 1 < js.size()) {
       const char e = js[++i];
-      if (e == 's') {
+      const std::string_view category = js.substr(i + 1, 3);  // "{L}" of "\\p{L}".
+      if (newer_code_points && e == 'p' && category.size() == 3 && category[0] == '{' &&
+          category[2] == '}' && !unicode_class_supplement(category[1]).empty()) {
+        const std::string body =
+            "\\p" + std::string(category) + std::string(unicode_class_supplement(category[1]));
+        out += in_class ? body : "[" + body + "]";
+        i += 3;
+      } else if (e == 's') {
         out += in_class ? std::string(js_space_class_body)
                         : "[" + std::string(js_space_class_body) + "]";
       } else if (e == 'S' && !in_class) {
@@ -119,8 +127,8 @@ std::string js_pattern_to_pcre2(std::string_view js) {
   return out;
 }
 
-Regex::Regex(std::string_view js_pattern) {
-  const std::string pattern = js_pattern_to_pcre2(js_pattern);
+Regex::Regex(std::string_view js_pattern, bool newer_code_points) {
+  const std::string pattern = js_pattern_to_pcre2(js_pattern, newer_code_points);
   int error = 0;
   PCRE2_SIZE offset = 0;
   pcre2_code* code = pcre2_compile(
@@ -195,27 +203,41 @@ const std::vector<std::string_view>& pre_tokenizer_patterns(PreTokenizerKind kin
   return gpt2;
 }
 
-PreTokenizer::PreTokenizer(PreTokenizerKind kind) {
+PreTokenizer::PreTokenizer(PreTokenizerKind kind) : kind_(kind) {
   for (std::string_view p : pre_tokenizer_patterns(kind)) {
-    regexes_.push_back(std::make_unique<Regex>(p));
+    regexes_.push_back(std::make_unique<Regex>(p, false));
   }
+}
+
+PreTokenizer::~PreTokenizer() = default;
+
+const std::vector<std::unique_ptr<Regex>>& PreTokenizer::regexes_newer() const {
+  // Compiled on first use: most texts never need them, and they take longest to compile.
+  std::call_once(newer_once_, [this] {
+    for (std::string_view p : pre_tokenizer_patterns(kind_)) {
+      regexes_newer_.push_back(std::make_unique<Regex>(p, true));
+    }
+  });
+  return regexes_newer_;
 }
 
 void PreTokenizer::split(std::string_view text, std::vector<Span>& words,
                          std::vector<Span>& scratch) const {
   if (text.empty()) return;
+  // The classes with the newer code points spelled out are slower; most text has none.
+  const auto& regexes = has_newer_code_points(text) ? regexes_newer() : regexes_;
   const Span whole{0, static_cast<uint32_t>(text.size())};
-  if (regexes_.size() == 1) {
-    regexes_.front()->split(text, whole, words);
+  if (regexes.size() == 1) {
+    regexes.front()->split(text, whole, words);
     return;
   }
   scratch.clear();
   scratch.push_back(whole);
   thread_local std::vector<Span> next;
-  for (size_t r = 0; r < regexes_.size(); ++r) {
-    std::vector<Span>& dst = r + 1 == regexes_.size() ? words : next;
+  for (size_t r = 0; r < regexes.size(); ++r) {
+    std::vector<Span>& dst = r + 1 == regexes.size() ? words : next;
     if (&dst == &next) next.clear();
-    for (const Span& piece : scratch) regexes_[r]->split(text, piece, dst);
+    for (const Span& piece : scratch) regexes[r]->split(text, piece, dst);
     if (&dst == &next) scratch.swap(next);
   }
 }

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,7 +34,7 @@ class Regex {
  public:
   /// Compiles a pattern written in tokenizer.json's (JavaScript) dialect. Throws es::Error
   /// (kind unset: a bug in the pattern table) if PCRE2 refuses it.
-  explicit Regex(std::string_view js_pattern);
+  explicit Regex(std::string_view js_pattern, bool newer_code_points = true);
   ~Regex();
   Regex(const Regex&) = delete;
   Regex& operator=(const Regex&) = delete;
@@ -47,9 +48,18 @@ class Regex {
   bool jit_ = false;
 };
 
-/// Rewrites a JavaScript-dialect pattern for PCRE2 (the `\s` / `\S` classes); exposed for
-/// tests.
-[[nodiscard]] std::string js_pattern_to_pcre2(std::string_view js_pattern);
+/// Rewrites a JavaScript-dialect pattern for PCRE2: the `\s` / `\S` classes, and the
+/// code points newer than PCRE2's Unicode tables added to \p{L}, \p{N}, \p{P}, \p{S} and
+/// \p{M}. Exposed for tests.
+[[nodiscard]] std::string js_pattern_to_pcre2(std::string_view js_pattern,
+                                              bool newer_code_points = true);
+
+/// True if valid UTF-8 `text` holds a code point of unicode_class_supplement().
+[[nodiscard]] bool has_newer_code_points(std::string_view text) noexcept;
+
+/// The code points (as \x{..} ranges for a character class) that JavaScript's Unicode puts
+/// in the general category `category` ('L', 'N', 'P', 'S' or 'M') and PCRE2's does not.
+[[nodiscard]] std::string_view unicode_class_supplement(char category) noexcept;
 
 /// The regexes of a pre-tokenizer, in order of application.
 [[nodiscard]] const std::vector<std::string_view>& pre_tokenizer_patterns(PreTokenizerKind kind);
@@ -58,13 +68,21 @@ class Regex {
 class PreTokenizer {
  public:
   explicit PreTokenizer(PreTokenizerKind kind);
+  ~PreTokenizer();
+  PreTokenizer(const PreTokenizer&) = delete;
+  PreTokenizer& operator=(const PreTokenizer&) = delete;
 
   /// Splits `text` (valid UTF-8) into words, appended to `words` in order. `scratch` is a
   /// buffer the caller keeps to avoid allocations.
   void split(std::string_view text, std::vector<Span>& words, std::vector<Span>& scratch) const;
 
  private:
-  std::vector<std::unique_ptr<Regex>> regexes_;
+  [[nodiscard]] const std::vector<std::unique_ptr<Regex>>& regexes_newer() const;
+
+  PreTokenizerKind kind_;
+  std::vector<std::unique_ptr<Regex>> regexes_;  ///< PCRE2's own Unicode classes.
+  mutable std::once_flag newer_once_;
+  mutable std::vector<std::unique_ptr<Regex>> regexes_newer_;  ///< With the newer code points.
 };
 
 /// The PreTokenizerKind a `tokenizer.ggml.pre` value names, or unset if none.

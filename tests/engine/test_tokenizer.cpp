@@ -149,9 +149,20 @@ void TestTokenizer::pre_tokenizer_splits() {
     }
   }
   // JavaScript's \s, not PCRE2's: U+FEFF is a space, U+0085 and U+180E are not.
-  QCOMPARE(QString::fromStdString(es::detail::js_pattern_to_pcre2(R"(\s+(?!\S)|[^\s\p{L}])")),
+  QCOMPARE(QString::fromStdString(es::detail::js_pattern_to_pcre2(R"(\s+(?!\S)|[^\s,])")),
            QStringLiteral(R"([\t\n\x0B\f\r\p{Z}\x{FEFF}]+(?![^\t\n\x0B\f\r\p{Z}\x{FEFF}])|)"
-                          R"([^\t\n\x0B\f\r\p{Z}\x{FEFF}\p{L}])"));
+                          R"([^\t\n\x0B\f\r\p{Z}\x{FEFF},])"));
+  // Letters and symbols newer than PCRE2's Unicode tables are classified as JavaScript does:
+  // U+31350 (CJK extension H, Unicode 15) is a letter, U+1FAE8 (an emoji of Unicode 15) a
+  // symbol.
+  const es::detail::PreTokenizer gpt2(es::PreTokenizerKind::gpt2);
+  const es::detail::PreTokenizer deepseek(es::PreTokenizerKind::deepseek_v3);
+  std::vector<es::detail::Span> words, scratch;
+  gpt2.split("a\U00031350b", words, scratch);
+  QCOMPARE(words.size(), size_t{1});
+  words.clear();
+  deepseek.split("a \U0001FAE8!", words, scratch);
+  QCOMPARE(words.size(), size_t{2});  // "a", " 🫨!"
 }
 
 void TestTokenizer::pre_tokenizer_keeps_words_apart() {

@@ -324,8 +324,38 @@ def plain_lines():
     while len(lines) < 2100:
         lines.append(random_text(rng.randint(20, 120)))
     lines = [fix(s) for s in lines]
+    lines += newer_lines()
     bad = [ln for ln in lines if any(c in ln for c in "\n\r")]
     assert not bad, bad[:3]
+    return lines
+
+
+def newer_ranges():
+    """Code points JavaScript (Unicode 17) classifies and PCRE2 10.42 (Unicode 14) does not,
+    by category, read from engine/tokenizer/unicode_supplement.cpp."""
+    import re
+    src = open(os.path.join(HERE, "..", "..", "engine", "tokenizer", "unicode_supplement.cpp")).read()
+    out = {}
+    for cat, body in re.findall(r"\{'([LNPSM])',((?:\s*R\"\(.*?\)\")+)\}", src):
+        text = "".join(re.findall(r'R"\((.*?)\)"', body))
+        cps = []
+        for a, b in re.findall(r"\\x\{([0-9A-F]+)\}(?:-\\x\{([0-9A-F]+)\})?", text):
+            lo = int(a, 16)
+            cps += list(range(lo, int(b, 16) + 1)) if b else [lo]
+        out[cat] = cps
+    return out
+
+
+def newer_lines():
+    """Letters, digits, marks, punctuation and symbols newer than PCRE2's tables, in words."""
+    cps = newer_ranges()
+    pick = lambda cat, n: "".join(chr(rng.choice(cps[cat])) for _ in range(n))
+    lines = []
+    for _ in range(40):
+        lines.append(" ".join([
+            "word" + pick("L", 2), pick("L", 3), "12" + pick("N", 2), "x" + pick("M", 1) + "y",
+            pick("P", 1) + "!", "(" + pick("S", 2) + ")", pick("S", 1) + "a", "\u4e00" + pick("L", 1),
+        ]))
     return lines
 
 
