@@ -65,6 +65,8 @@ size_t peak_allocation_bytes() noexcept {
   return g_peak.load() - g_base.load();
 }
 
-size_t allocation_count() noexcept { return g_count.load(); }
+size_t allocation_count() noexcept {
+  return g_count.load();
+}
 
 }  // namespace es::test

@@ -10,8 +10,9 @@
 #include <hwy/highway.h>
 // clang-format on
 
-#include "core/half.h"
 #include "simd_attention.h"
+
+#include "core/half.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace es::backend::cpu::HWY_NAMESPACE {

@@ -20,9 +20,9 @@ inline constexpr uint32_t max_experts_used = 16;
 /// row-major: token t, MoE layer m (the m-th entry of `moe_layers`), rank r.
 struct RoutingBatch {
   uint32_t n_tokens = 0;
-  uint32_t n_expert = 0;            ///< Experts per MoE layer.
-  uint32_t top_k = 0;               ///< Experts selected per token and layer.
-  std::vector<uint32_t> moe_layers; ///< Block indices of the MoE layers, ascending.
+  uint32_t n_expert = 0;             ///< Experts per MoE layer.
+  uint32_t top_k = 0;                ///< Experts selected per token and layer.
+  std::vector<uint32_t> moe_layers;  ///< Block indices of the MoE layers, ascending.
   /// [n_tokens][moe_layers.size()][top_k]: expert ids in descending weight.
   std::vector<uint16_t> experts;
   /// Same shape: the weights finally applied to the expert outputs (after normalisation
