@@ -12,6 +12,13 @@ for pkg in "${wanted[@]}"; do
   fi
 done
 
+# Node.js and npm run the Hugging Face reference scripts of the parity tests. Any install
+# will do (Debian's nodejs + npm, or a vendor's nodejs that bundles npm), so look for the
+# commands rather than for package names.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#wanted[@]} packages present"
   exit 0
