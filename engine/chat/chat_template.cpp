@@ -45,6 +45,8 @@ std::string ChatTemplate::render(const ChatContext& context, const RenderLimits&
   vars.emplace_back("add_generation_prompt", Value(context.add_generation_prompt));
   vars.emplace_back("bos_token", Value(context.bos_token));
   vars.emplace_back("eos_token", Value(context.eos_token));
+  vars.emplace_back("tools", Value(nullptr));  // as Hugging Face passes them when absent
+  vars.emplace_back("documents", Value(nullptr));
   for (const auto& [k, v] : context.extra) {
     bool replaced = false;
     for (auto& [name, old] : vars) {

@@ -91,7 +91,8 @@ for (const conv of conversations) {
       const variables = {
         messages: conv.messages,
         add_generation_prompt: addGenerationPrompt,
-        ...(tools ? { tools } : {}),
+        tools: tools ?? null,
+        documents: null,
         ...specialTokens(t.tokenizer),
         ...kwargs,
       };

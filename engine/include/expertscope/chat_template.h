@@ -182,7 +182,8 @@ struct ChatContext {
   std::string bos_token;               ///< The model's BOS text ("<|begin_of_text|>"), or "".
   std::string eos_token;               ///< The model's EOS text, or "".
   /// Further variables: tools, documents, enable_thinking, pad_token, ... A name given here
-  /// replaces the one above.
+  /// replaces the one above; `tools` and `documents` are none unless given, as Hugging Face
+  /// passes them.
   std::vector<std::pair<std::string, Value>> extra;
 };
 
