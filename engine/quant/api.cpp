@@ -176,6 +176,31 @@ void matvec(TensorType weight_type, const void* w, size_t w_row_stride_bytes, co
   }
 }
 
+void matmul(TensorType weight_type, const void* w, size_t w_row_stride_bytes, const void* x_acts,
+            size_t x_row_stride_bytes, int64_t n, int64_t n_tokens, float* y, size_t y_row_stride,
+            int64_t r0, int64_t r1) {
+  const Family family = require_weight_row(weight_type, n).family;
+  if (n_tokens < 0 || r0 < 0 || r1 < r0) {
+    throw Error(ErrorKind::usage, type_label(weight_type) + ": matmul over " +
+                                      std::to_string(n_tokens) + " tokens and rows [" +
+                                      std::to_string(r0) + ", " + std::to_string(r1) + ")");
+  }
+  if (r1 == r0 || n_tokens == 0) return;
+  const auto* rows = static_cast<const uint8_t*>(w);
+  const auto* x = static_cast<const uint8_t*>(x_acts);
+  switch (family) {
+    case Family::float_types:
+      return simd::gemm_float(weight_type, rows, w_row_stride_bytes, x, x_row_stride_bytes, n,
+                              n_tokens, y, y_row_stride, r0, r1);
+    case Family::legacy:
+      return simd::gemm_legacy(weight_type, rows, w_row_stride_bytes, x, x_row_stride_bytes, n,
+                               n_tokens, y, y_row_stride, r0, r1);
+    default:
+      return simd::gemm_kquant(weight_type, rows, w_row_stride_bytes, x, x_row_stride_bytes, n,
+                               n_tokens, y, y_row_stride, r0, r1);
+  }
+}
+
 std::vector<SimdTarget> simd_targets() {
   std::vector<SimdTarget> out;
   for (const int64_t t : hwy::SupportedAndGeneratedTargets()) {

@@ -238,6 +238,39 @@ HWY_INLINE VI32 DotU(VI32 acc, const U8x32& a, const I8x32& b) {
   return acc;
 }
 
+#undef ES_QUANT_VNNI
+#if HWY_TARGET == HWY_AVX3_DL
+#define ES_QUANT_VNNI 1  // AVX-512 VNNI (vpdpbusd, vpdpwssd) on 256-bit vectors.
+#else
+#define ES_QUANT_VNNI 0
+#endif
+
+/// acc + in each int32 lane k the sum of a[i] * b[i] over bytes i = 4k .. 4k + 3 (the lanes
+/// DotU fills), a unsigned, b signed. On AVX3_DL one vpdpbusd, exact for any a; elsewhere
+/// DotU, so a <= 128 there. Highway 1.0's AVX3_DL attributes name AVX-VNNI rather than
+/// AVX512-VNNI (which its dispatch checks), so the EVEX instruction is written as asm.
+HWY_INLINE VI32 DotU4(VI32 acc, const U8x32& a, const I8x32& b) {
+#if ES_QUANT_VNNI
+  __m256i r = acc.raw;
+  asm("vpdpbusd %2, %1, %0" : "+v"(r) : "v"(a.v[0].raw), "v"(b.v[0].raw));
+  return VI32{r};
+#else
+  return DotU(acc, a, b);
+#endif
+}
+
+/// acc + in each int32 lane the sum of its two int16 products a[j] * b[j] (pmaddwd + add;
+/// one vpdpwssd on AVX3_DL).
+HWY_INLINE VI32 AddSumPairs(VI32 acc, VI16 a, VI16 b) {
+#if ES_QUANT_VNNI
+  __m256i r = acc.raw;
+  asm("vpdpwssd %2, %1, %0" : "+v"(r) : "v"(a.raw), "v"(b.raw));
+  return VI32{r};
+#else
+  return hn::Add(acc, SumPairs(a, b));
+#endif
+}
+
 /// acc + sum of a[i] * b[i] over the group, both signed (a >= -128, b >= -127).
 HWY_INLINE VI32 DotS(VI32 acc, const I8x32& a, const I8x32& b) {
   const VI16 ones = hn::Set(DI16(), 1);
@@ -251,9 +284,7 @@ HWY_INLINE VI32 DotS(VI32 acc, const I8x32& a, const I8x32& b) {
 /// acc + sum over the group of a[i] * b[i] * scale(i), a unsigned (<= 128), where
 /// `scales` holds each value's int16 multiplier (pairs of values share one).
 HWY_INLINE VI32 DotScaled(VI32 acc, const U8x32& a, const I8x32& b, const I16x32& scales) {
-  for (int i = 0; i < kParts; ++i) {
-    acc = hn::Add(acc, SumPairs(MulPairs(a.v[i], b.v[i]), scales.v[i]));
-  }
+  for (int i = 0; i < kParts; ++i) acc = AddSumPairs(acc, MulPairs(a.v[i], b.v[i]), scales.v[i]);
   return acc;
 }
 

@@ -28,6 +28,18 @@ void matvec_kquant(TensorType type, const uint8_t* w, size_t stride, const void*
                    float* y, int64_t r0, int64_t r1);
 void dequant_kquant(TensorType type, const void* src, float* dst, int64_t n);
 
+// Multi-token matmuls (simd_gemm_legacy.cpp: legacy and float; simd_gemm_kquants.cpp):
+// y[t * y_stride + r] = dot(row r, activation row t) for t < n_tokens, r in [r0, r1).
+void gemm_float(TensorType type, const uint8_t* w, size_t w_stride, const uint8_t* x,
+                size_t x_stride, int64_t n, int64_t n_tokens, float* y, size_t y_stride, int64_t r0,
+                int64_t r1);
+void gemm_legacy(TensorType type, const uint8_t* w, size_t w_stride, const uint8_t* x,
+                 size_t x_stride, int64_t n, int64_t n_tokens, float* y, size_t y_stride,
+                 int64_t r0, int64_t r1);
+void gemm_kquant(TensorType type, const uint8_t* w, size_t w_stride, const uint8_t* x,
+                 size_t x_stride, int64_t n, int64_t n_tokens, float* y, size_t y_stride,
+                 int64_t r0, int64_t r1);
+
 }  // namespace es::quant::simd
 
 namespace es::quant::simd {

@@ -11,8 +11,9 @@
 // Dot products follow llama.cpp: the activation row is quantized once to 8 bits (Q8_0
 // blocks for the legacy formats, Q8_K super-blocks for the K-quants; float weights take
 // the f32 row as is), then every weight row is multiplied with it in integer arithmetic,
-// block by block. A matmul is `quantize_activation` once, then `matvec` over a row range
-// (threads split the range).
+// block by block. A matmul is `quantize_activation` once per token, then `matvec` over a
+// row range for one token (decode) or `matmul` over a row range for several (prefill);
+// threads split the range.
 //
 // Buffers are raw pointers: a row of `n` values of a type occupies exactly
 // `row_bytes(type, n)` bytes and needs no alignment. `n` must be a multiple of the
@@ -84,6 +85,19 @@ void quantize_activation(TensorType act_type, const float* src, void* dst, int64
 /// call it on disjoint ranges of the same W and y.
 void matvec(TensorType weight_type, const void* w, size_t w_row_stride_bytes, const void* x_act,
             int64_t n, float* y, int64_t r0, int64_t r1);
+
+/// The matrix product of a row range of W with several activation rows (prefill):
+/// y[t * y_row_stride + r] = dot(row r of W, activation row t) for t in [0, n_tokens) and
+/// r in [r0, r1), where row r starts at `w + r * w_row_stride_bytes` and activation row t
+/// (in activation_type(weight_type)) at `x_acts + t * x_row_stride_bytes`. Register-tiled:
+/// each weight block is decoded once per group of tokens and each activation block loaded
+/// once per group of rows, so it is several times faster than one matvec per token.
+/// Results equal dot's up to float summation order. Threads may call it on disjoint row
+/// ranges of the same W and y. Throws es::Error (usage) for a negative token count or an
+/// inverted range, as `dot` for bad types and lengths.
+void matmul(TensorType weight_type, const void* w, size_t w_row_stride_bytes, const void* x_acts,
+            size_t x_row_stride_bytes, int64_t n, int64_t n_tokens, float* y, size_t y_row_stride,
+            int64_t r0, int64_t r1);
 
 // ---------------------------------------------------------------------------------------
 // SIMD targets (for tests, benchmarks and the engine inspector).
