@@ -152,6 +152,48 @@ HWY_NOINLINE void LegacyTile(const Tile& a) {
   }
 }
 
+/// Writes the kStep x kT dot products of a tile of kStep legacy-format rows (one per float
+/// lane): per token and block, the rows' int32 lanes are reduced into one vector whose lane
+/// r is row r's block sum (SumEach), so the conversion and scaling cost one vector
+/// operation for all kStep rows.
+template <class F, int kT>
+HWY_NOINLINE void LegacyTileLanes(const Tile& a) {
+  constexpr int kR = static_cast<int>(kStep);
+  const DF df;
+  VF acc[kT];
+  for (int t = 0; t < kT; ++t) acc[t] = hn::Zero(df);
+  const int64_t nb = a.n / kQK;
+  const auto stride = static_cast<int32_t>(a.w_stride);
+  for (int64_t b = 0; b < nb; ++b) {
+    U8x32 u[kR];
+    HWY_UNROLL(8)
+    for (int r = 0; r < kR; ++r) u[r] = F::Unpack(a.w + r * a.w_stride + b * F::kBytes);
+    const VI32 dm = GatherWords(a.w + b * F::kBytes, stride);  // d (and m) of every row.
+    const VF dw = HalvesToFloat<false>(dm);
+    HWY_UNROLL(4)
+    for (int t = 0; t < kT; ++t) {
+      const uint8_t* xb = a.x + t * a.x_stride + b * kQ8Bytes;
+      const I8x32 xv = LoadI8x32(reinterpret_cast<const int8_t*>(xb + 2));
+      const float dx = HalfToFloat(LoadU16(xb));
+      VI32 init = hn::Zero(DI32());
+      if constexpr (F::kShift >= 0) {
+        init = hn::Neg(DotU4(init, SplatU8(static_cast<uint8_t>(1 << F::kShift)), xv));
+      }
+      VI32 s[kR];
+      HWY_UNROLL(8)
+      for (int r = 0; r < kR; ++r) s[r] = BlockInt<F>(init, u[r], xv);
+      const VF total = hn::ConvertTo(df, SumEach(s));
+      acc[t] = hn::MulAdd(total, hn::Mul(dw, hn::Set(df, dx)), acc[t]);
+      if constexpr (F::kAffine) {
+        const int32_t xsum = ReduceI(DotU4(hn::Zero(DI32()), SplatU8(1), xv));
+        acc[t] =
+            hn::MulAdd(HalvesToFloat<true>(dm), hn::Set(df, dx * static_cast<float>(xsum)), acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < kT; ++t) hn::StoreU(acc[t], df, a.y + t * a.y_stride);
+}
+
 // ---------------------------------------------------------------------------------------
 // Float weights: full vectors of f32 (F16 / BF16 widened on load), kR x kT accumulators.
 
@@ -253,8 +295,13 @@ void GemmLegacy(TensorType type, const uint8_t* w, size_t w_stride, const uint8_
                 int64_t r1) {
   const Tile base{w, w_stride, x, x_stride, y, y_stride, n};
   auto run = [&]<class F>() {
-    ForTiles<4, 4>(base, nt, r0, r1,
-                   [&]<int kR, int kT>(const Tile& t) { LegacyTile<F, kR, kT>(t); });
+    ForTiles<static_cast<int>(kStep), 8>(base, nt, r0, r1, [&]<int kR, int kT>(const Tile& t) {
+      if constexpr (kR == static_cast<int>(kStep)) {
+        LegacyTileLanes<F, kT>(t);
+      } else {
+        LegacyTile<F, kR, kT>(t);
+      }
+    });
   };
   switch (type) {
     case TensorType::Q4_0:

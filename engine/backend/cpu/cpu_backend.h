@@ -63,11 +63,17 @@ class CpuBackend final : public Backend {
   /// Prepares rows of `in` for dot products with weights of `kernel`'s type into
   /// act_scratch_; returns the bytes per prepared row.
   size_t prepare_activations(const RowKernel& kernel, Mat in);
+  /// mul_mat_id for several tokens, once the rows are grouped by expert (expert_rows_,
+  /// expert_begin_) and the activations prepared (`act_bytes` per row in act_scratch_).
+  void mul_mat_id_batched(Mat out, const Weight& w, Mat in, const RowKernel& k, size_t act_bytes,
+                          uint32_t top_k, bool broadcast, const Weight* bias);
 
   ThreadPool pool_;
   std::vector<uint8_t> act_scratch_;    ///< Prepared (e.g. 8-bit quantized) activations.
   std::vector<uint32_t> expert_rows_;   ///< mul_mat_id: rows grouped by expert.
   std::vector<uint32_t> expert_begin_;  ///< mul_mat_id: start of each expert's rows.
+  std::vector<uint8_t> gathered_acts_;  ///< mul_mat_id: activation rows in expert order.
+  std::vector<float> gathered_out_;     ///< mul_mat_id: products in expert order.
   std::vector<float> thread_scratch_;   ///< Per-thread work space (attention, router).
 };
 

@@ -1,6 +1,13 @@
 // Matrix products: dense (mul_mat) and per-expert (mul_mat_id). Weights are used in place
 // from the file mapping, row by row; activations are prepared once per call (quantized to
 // 8 bits for quantized weights), so no weight matrix is ever widened as a whole.
+//
+// One token (decode) takes quant::matvec per block of output rows. Several tokens
+// (prefill) take the register-tiled quant::matmul: per block of kGemmRows output rows, all
+// tokens at once; mul_mat_id first gathers each expert's activation rows into one dense
+// block (expert order), multiplies every expert's block, then scatters the products back
+// to their (token, rank) rows. Threads split the output-row blocks (of every expert).
+#include <algorithm>
 #include <cstring>
 
 #include "cpu_backend.h"
@@ -21,6 +28,8 @@ RowKernel kernel_for(const Weight& w) {
 
 /// Output rows handled together: their weights stay in cache while every token passes.
 constexpr size_t kRowBlock = 16;
+/// Output rows of one multi-token product call (a multiple of every kernel's row tile).
+constexpr size_t kGemmRows = 64;
 
 }  // namespace
 
@@ -43,6 +52,17 @@ void CpuBackend::mul_mat(Mat out, const Weight& w, Mat in, uint32_t matrix) {
   const uint8_t* acts = act_scratch_.data();
   const uint8_t* wbase = w.host + static_cast<size_t>(matrix) * w.matrix_bytes();
   const size_t n_out = out.cols;
+  if (in.rows > 1) {
+    const size_t n_blocks = (n_out + kGemmRows - 1) / kGemmRows;
+    pool_.parallel_for(n_blocks, 1, [&](size_t b, size_t e, uint32_t) {
+      for (size_t blk = b; blk < e; ++blk) {
+        const size_t o0 = blk * kGemmRows, o1 = std::min(n_out, o0 + kGemmRows);
+        k.matmul(wbase, w.row_bytes, acts, act_bytes, in.cols, in.rows, row_ptr(out, 0), out.stride,
+                 o0, o1);
+      }
+    });
+    return;
+  }
   const size_t n_blocks = (n_out + kRowBlock - 1) / kRowBlock;
   pool_.parallel_for(n_blocks, 1, [&](size_t b, size_t e, uint32_t) {
     for (size_t blk = b; blk < e; ++blk) {
@@ -74,8 +94,10 @@ void CpuBackend::mul_mat_id(Mat out, const Weight& w, Mat in, std::span<const ui
     for (uint32_t slot = 0; slot < ids.size(); ++slot) expert_rows_[fill[ids[slot]]++] = slot;
   }
 
-  // Work items: (expert, block of output rows), only for experts that got a token.
   const size_t n_out = out.cols;
+  if (n_tokens > 1) return mul_mat_id_batched(out, w, in, k, act_bytes, top_k, broadcast, bias);
+
+  // Work items: (expert, block of output rows), only for experts that got a token.
   const size_t blocks_per_expert = (n_out + kRowBlock - 1) / kRowBlock;
   const auto* bias_data = bias != nullptr ? reinterpret_cast<const float*>(bias->host) : nullptr;
   pool_.parallel_for(n_expert * blocks_per_expert, 1, [&](size_t b, size_t e, uint32_t) {
@@ -93,6 +115,56 @@ void CpuBackend::mul_mat_id(Mat out, const Weight& w, Mat in, std::span<const ui
         k.matvec(wbase, w.row_bytes, x, in.cols, y, o0, o1);
         if (bias_data != nullptr) {
           for (size_t o = o0; o < o1; ++o) y[o] += bias_data[expert * n_out + o];
+        }
+      }
+    }
+  });
+}
+
+void CpuBackend::mul_mat_id_batched(Mat out, const Weight& w, Mat in, const RowKernel& k,
+                                    size_t act_bytes, uint32_t top_k, bool broadcast,
+                                    const Weight* bias) {
+  const auto n_expert = static_cast<uint32_t>(w.ne[2]);
+  const size_t n_slots = expert_rows_.size(), n_out = out.cols;
+  // Scratch grows to the largest batch once and is reused.
+  if (gathered_acts_.size() < n_slots * act_bytes) gathered_acts_.resize(n_slots * act_bytes);
+  if (gathered_out_.size() < n_slots * n_out) gathered_out_.resize(n_slots * n_out);
+  const uint8_t* acts = act_scratch_.data();
+  pool_.parallel_for(n_slots, 16, [&](size_t b, size_t e, uint32_t) {
+    for (size_t p = b; p < e; ++p) {
+      const uint32_t slot = expert_rows_[p];
+      std::memcpy(gathered_acts_.data() + p * act_bytes,
+                  acts + (broadcast ? slot / top_k : slot) * act_bytes, act_bytes);
+    }
+  });
+
+  // Work items: (block of output rows, expert), block-major so that the threads' halves
+  // hold the same amount of work whatever the experts' loads; empty experts are skipped.
+  const size_t n_blocks = (n_out + kGemmRows - 1) / kGemmRows;
+  pool_.parallel_for(n_blocks * n_expert, 1, [&](size_t b, size_t e, uint32_t) {
+    for (size_t item = b; item < e; ++item) {
+      const auto expert = static_cast<uint32_t>(item % n_expert);
+      const uint32_t p0 = expert_begin_[expert], p1 = expert_begin_[expert + 1];
+      if (p0 == p1) continue;
+      const size_t o0 = (item / n_expert) * kGemmRows, o1 = std::min(n_out, o0 + kGemmRows);
+      k.matmul(w.host + static_cast<size_t>(expert) * w.matrix_bytes(), w.row_bytes,
+               gathered_acts_.data() + p0 * act_bytes, act_bytes, in.cols, p1 - p0,
+               gathered_out_.data() + p0 * n_out, n_out, o0, o1);
+    }
+  });
+
+  // Scatter to the (token, rank) rows, adding the expert's bias.
+  const auto* bias_data = bias != nullptr ? reinterpret_cast<const float*>(bias->host) : nullptr;
+  pool_.parallel_for(n_expert, 1, [&](size_t b, size_t e, uint32_t) {
+    for (size_t expert = b; expert < e; ++expert) {
+      for (uint32_t p = expert_begin_[expert]; p < expert_begin_[expert + 1]; ++p) {
+        float* y = row_ptr(out, expert_rows_[p]);
+        const float* src = gathered_out_.data() + static_cast<size_t>(p) * n_out;
+        if (bias_data == nullptr) {
+          std::memcpy(y, src, n_out * sizeof(float));
+        } else {
+          const float* bias_row = bias_data + expert * n_out;
+          for (size_t o = 0; o < n_out; ++o) y[o] = src[o] + bias_row[o];
         }
       }
     }

@@ -18,6 +18,14 @@ void RowKernel::matvec(const uint8_t* w, size_t row_bytes, const void* act, size
                 static_cast<int64_t>(r1));
 }
 
+void RowKernel::matmul(const uint8_t* w, size_t row_bytes, const void* acts, size_t act_stride,
+                       size_t n, size_t n_tokens, float* y, size_t y_stride, size_t r0,
+                       size_t r1) const {
+  quant::matmul(type, w, row_bytes, acts, act_stride, static_cast<int64_t>(n),
+                static_cast<int64_t>(n_tokens), y, y_stride, static_cast<int64_t>(r0),
+                static_cast<int64_t>(r1));
+}
+
 void RowKernel::widen(const uint8_t* w_row, float* out, size_t n) const {
   quant::dequantize_row(type, w_row, out, static_cast<int64_t>(n));
 }

@@ -22,6 +22,11 @@ struct RowKernel {
   /// y[r] = dot(weight row r, act) for r in [r0, r1); rows are `row_bytes` apart.
   void matvec(const uint8_t* w, size_t row_bytes, const void* act, size_t n, float* y, size_t r0,
               size_t r1) const;
+  /// y[t * y_stride + r] = dot(weight row r, activation row t) for t < n_tokens and r in
+  /// [r0, r1): the register-tiled multi-token product (prefill). Activation rows are
+  /// `act_stride` bytes apart.
+  void matmul(const uint8_t* w, size_t row_bytes, const void* acts, size_t act_stride, size_t n,
+              size_t n_tokens, float* y, size_t y_stride, size_t r0, size_t r1) const;
   /// Widens one weight row of n values to f32.
   void widen(const uint8_t* w_row, float* out, size_t n) const;
 };
