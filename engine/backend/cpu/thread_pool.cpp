@@ -65,7 +65,8 @@ void ThreadPool::worker(uint32_t index) {
     uint32_t n_tasks = 0;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_acquire) != seen; });
+      wake_.wait(lock,
+                 [&] { return stop_ || generation_.load(std::memory_order_acquire) != seen; });
       if (stop_) return;
       seen = generation_.load(std::memory_order_acquire);
       ctx = task_ctx_;
