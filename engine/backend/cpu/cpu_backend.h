@@ -69,12 +69,13 @@ class CpuBackend final : public Backend {
                           uint32_t top_k, bool broadcast, const Weight* bias);
 
   ThreadPool pool_;
-  std::vector<uint8_t> act_scratch_;    ///< Prepared (e.g. 8-bit quantized) activations.
-  std::vector<uint32_t> expert_rows_;   ///< mul_mat_id: rows grouped by expert.
-  std::vector<uint32_t> expert_begin_;  ///< mul_mat_id: start of each expert's rows.
-  std::vector<uint8_t> gathered_acts_;  ///< mul_mat_id: activation rows in expert order.
-  std::vector<float> gathered_out_;     ///< mul_mat_id: products in expert order.
-  std::vector<float> thread_scratch_;   ///< Per-thread work space (attention, router).
+  std::vector<uint8_t> act_scratch_;      ///< Prepared (e.g. 8-bit quantized) activations.
+  std::vector<uint32_t> expert_rows_;     ///< mul_mat_id: rows grouped by expert.
+  std::vector<uint32_t> expert_begin_;    ///< mul_mat_id: start of each expert's rows.
+  std::vector<uint32_t> active_experts_;  ///< mul_mat_id: experts that received a token.
+  std::vector<uint8_t> gathered_acts_;    ///< mul_mat_id: activation rows in expert order.
+  std::vector<float> gathered_out_;       ///< mul_mat_id: products in expert order.
+  std::vector<float> thread_scratch_;     ///< Per-thread work space (attention, router).
 };
 
 }  // namespace es::backend::cpu

@@ -63,13 +63,11 @@ void CpuBackend::mul_mat(Mat out, const Weight& w, Mat in, uint32_t matrix) {
     });
     return;
   }
-  const size_t n_blocks = (n_out + kRowBlock - 1) / kRowBlock;
-  pool_.parallel_for(n_blocks, 1, [&](size_t b, size_t e, uint32_t) {
-    for (size_t blk = b; blk < e; ++blk) {
-      const size_t o0 = blk * kRowBlock, o1 = std::min(n_out, o0 + kRowBlock);
-      for (uint32_t t = 0; t < in.rows; ++t) {
-        k.matvec(wbase, w.row_bytes, acts + t * act_bytes, in.cols, row_ptr(out, t), o0, o1);
-      }
+  // One token: each chunk of rows is one matvec call (the kernel prepares the activation
+  // once per call, so fewer, longer calls are cheaper).
+  pool_.parallel_for(n_out, kRowBlock, [&](size_t o0, size_t o1, uint32_t) {
+    for (uint32_t t = 0; t < in.rows; ++t) {
+      k.matvec(wbase, w.row_bytes, acts + t * act_bytes, in.cols, row_ptr(out, t), o0, o1);
     }
   });
 }
@@ -97,18 +95,20 @@ void CpuBackend::mul_mat_id(Mat out, const Weight& w, Mat in, std::span<const ui
   const size_t n_out = out.cols;
   if (n_tokens > 1) return mul_mat_id_batched(out, w, in, k, act_bytes, top_k, broadcast, bias);
 
-  // Work items: (expert, block of output rows), only for experts that got a token.
-  const size_t blocks_per_expert = (n_out + kRowBlock - 1) / kRowBlock;
+  // One token: only the experts it chose, their output rows split evenly over the pool
+  // (a chunk may span two experts).
+  active_experts_.clear();
+  for (uint32_t e = 0; e < n_expert; ++e) {
+    if (expert_begin_[e] != expert_begin_[e + 1]) active_experts_.push_back(e);
+  }
   const auto* bias_data = bias != nullptr ? reinterpret_cast<const float*>(bias->host) : nullptr;
-  pool_.parallel_for(n_expert * blocks_per_expert, 1, [&](size_t b, size_t e, uint32_t) {
-    for (size_t item = b; item < e; ++item) {
-      const auto expert = static_cast<uint32_t>(item / blocks_per_expert);
-      const uint32_t r0 = expert_begin_[expert], r1 = expert_begin_[expert + 1];
-      if (r0 == r1) continue;  // No token chose this expert.
-      const size_t o0 = (item % blocks_per_expert) * kRowBlock;
-      const size_t o1 = std::min(n_out, o0 + kRowBlock);
+  pool_.parallel_for(active_experts_.size() * n_out, kRowBlock, [&](size_t b, size_t e, uint32_t) {
+    for (size_t pos = b; pos < e;) {
+      const uint32_t expert = active_experts_[pos / n_out];
+      const size_t o0 = pos % n_out, o1 = std::min(n_out, o0 + (e - pos));
+      pos += o1 - o0;
       const uint8_t* wbase = w.host + static_cast<size_t>(expert) * w.matrix_bytes();
-      for (uint32_t r = r0; r < r1; ++r) {
+      for (uint32_t r = expert_begin_[expert]; r < expert_begin_[expert + 1]; ++r) {
         const uint32_t slot = expert_rows_[r];
         const uint8_t* x = acts + (broadcast ? slot / top_k : slot) * act_bytes;
         float* y = row_ptr(out, slot);
