@@ -1,6 +1,7 @@
 // es::Tokenizer: special tokens, normalisation and the model, put together; decoding.
 #include "expertscope/tokenizer.h"
 
+#include "expertscope/error.h"
 #include "utf8.h"
 #include "vocab.h"
 
@@ -8,6 +9,9 @@ namespace es {
 namespace {
 
 using detail::Vocab;
+
+/// The longest text encode() takes in one call.
+constexpr size_t max_text_bytes = size_t{1} << 31;
 
 /// The U+2581 LOWER ONE EIGHTH BLOCK SentencePiece writes for spaces.
 constexpr std::string_view spm_space = "\xE2\x96\x81";
@@ -83,6 +87,10 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, const EncodeOption
 void Tokenizer::encode_into(std::string_view text, std::vector<TokenId>& out,
                             const EncodeOptions& options) const {
   const Vocab& v = *vocab_;
+  if (text.size() > max_text_bytes) {  // Offsets inside the encoder are 32-bit.
+    throw Error(ErrorKind::bad_input, "tokenizer: a text of " + std::to_string(text.size()) +
+                                          " bytes is too long (at most 2 GiB at once)");
+  }
   std::string repaired;
   if (!detail::utf8_valid(text)) {
     repaired = detail::utf8_repair(text);

@@ -4,9 +4,10 @@
 // pieces, and any ids must decode to valid UTF-8. Never a crash, an out-of-bounds access
 // or a hang.
 //
-// The first input byte picks a tokenizer: byte-level BPE with each pre-tokenizer, one with
-// NFC, a SentencePiece one (synthetic vocabularies built here with the GGUF writer), or the
-// GGUF named by ES_FUZZ_TOKENIZER_GGUF (e.g. a converted Qwen3 tokenizer:
+// The first input byte picks a tokenizer (0xF0 and up: the rest of the input is a GGUF
+// whose tokenizer metadata is loaded, valid or not): byte-level BPE with each
+// pre-tokenizer, one with NFC, a SentencePiece one (synthetic vocabularies built here with the GGUF
+// writer), or the GGUF named by ES_FUZZ_TOKENIZER_GGUF (e.g. a converted Qwen3 tokenizer:
 //   expertscope-cli convert-tokenizer tokenizer.json tokenizer_config.json -o qwen3.gguf
 //   ES_FUZZ_TOKENIZER_GGUF=qwen3.gguf build/fuzz/bin/fuzz_tokenizer -max_total_time=600
 // ). The rest of the input is the text.
@@ -204,11 +205,29 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
+/// The input as a GGUF file: loading its tokenizer metadata must succeed or throw an
+/// es::Error, and a loaded tokenizer must work.
+void fuzz_metadata(const uint8_t* data, size_t size) {
+  try {
+    const auto file = es::gguf::File::from_memory({data, size}, "fuzz.gguf");
+    const es::Tokenizer tok = es::Tokenizer::from_gguf(file);
+    const std::vector<es::TokenId> ids =
+        tok.encode("Hello <|im_start|> w\xC3\xB6rld 123 \xF0\x9F\x98\x80");
+    for (const es::TokenId id : ids) check(id >= 0 && static_cast<uint32_t>(id) < tok.n_tokens());
+    check(valid_utf8(tok.decode(ids)));
+  } catch (const es::Error&) {
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const Vocabularies vocabularies;
   if (size == 0) return 0;
+  if (data[0] >= 0xF0) {  // Hostile vocabulary metadata.
+    fuzz_metadata(data + 1, size - 1);
+    return 0;
+  }
   const es::Tokenizer& tok = *vocabularies.all[data[0] % vocabularies.all.size()];
   const std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
   const bool spm = tok.kind() == es::TokenizerKind::spm;

@@ -121,7 +121,8 @@ class Tokenizer {
   Tokenizer& operator=(Tokenizer&&) noexcept;
   ~Tokenizer();
 
-  /// The token ids of `text` (any bytes; see the file comment for invalid UTF-8).
+  /// The token ids of `text` (any bytes; see the file comment for invalid UTF-8). Throws
+  /// es::Error (bad_input) for a text over 2 GiB.
   [[nodiscard]] std::vector<TokenId> encode(std::string_view text,
                                             const EncodeOptions& options = {}) const;
   /// Appends the ids of `text` to `out` (no allocation of a fresh vector per call).
@@ -176,8 +177,9 @@ class Tokenizer {
 /// character: bytes of an incomplete character are held back until the next token
 /// completes it. Bytes that can never become valid UTF-8 come out as U+FFFD, exactly as
 /// Tokenizer::decode of the whole sequence would give them, so the concatenation of all
-/// push() results and flush() equals decode() of all the ids. Keeps a reference to the
-/// tokenizer, which must outlive it.
+/// push() results and flush() equals decode() of all the ids (with the same render_special;
+/// raw_bytes does not apply here, nor tokenizer_keys::clean_up_spaces, which rewrites
+/// whole texts). Keeps a reference to the tokenizer, which must outlive it.
 class StreamingDecoder {
  public:
   explicit StreamingDecoder(const Tokenizer& tokenizer, DecodeOptions options = {});
