@@ -355,7 +355,9 @@ void TestModelInfo::golden() {
   QFETCH(QString, file);
   QFETCH(int, arch);
   const TinyModelSpec s = golden_spec(static_cast<Arch>(arch));
-  const auto f = es::gguf::File::open(golden_path(file.toUtf8().constData()).toStdString());
+  const QString path = golden_path(file.toUtf8().constData());
+  if (!QFile::exists(path)) QSKIP("../shared/golden is not beside this checkout");
+  const auto f = es::gguf::File::open(path.toStdString());
   const es::ModelSummary sum = es::summarize(f);
   const es::HParams& hp = sum.hp;
   QCOMPARE(hp.arch, s.arch);
