@@ -623,59 +623,46 @@ std::span<const uint8_t> File::tensor_data(const TensorInfo& tensor) const noexc
   return {impl_->base + impl_->data_offset + tensor.offset, static_cast<size_t>(tensor.n_bytes)};
 }
 
-std::optional<uint64_t> File::get_uint(std::string_view key) const {
-  const KeyValue* kv = find(key);
+namespace {
+
+/// Looks `key` up and converts its value with `as` (one of ValueRef's as_* members):
+/// nothing when absent, an es::Error naming the file and key when the type cannot hold
+/// the `wanted` kind of value.
+template <typename T>
+std::optional<T> get_typed(const File& file, const FileImpl& impl, std::string_view key,
+                           std::optional<T> (ValueRef::*as)() const noexcept,
+                           std::string_view wanted) {
+  const KeyValue* kv = file.find(key);
   if (kv == nullptr) return std::nullopt;
-  const auto v = kv->value.as_uint();
-  if (!v) {
-    throw Error(ErrorKind::bad_input,
-                type_mismatch(*impl_, key, kv->value.type(), "a non-negative integer"));
-  }
+  const std::optional<T> v = (kv->value.*as)();
+  if (!v) throw Error(ErrorKind::bad_input, type_mismatch(impl, key, kv->value.type(), wanted));
   return v;
+}
+
+}  // namespace
+
+std::optional<uint64_t> File::get_uint(std::string_view key) const {
+  return get_typed(*this, *impl_, key, &ValueRef::as_uint, "a non-negative integer");
 }
 
 std::optional<int64_t> File::get_int(std::string_view key) const {
-  const KeyValue* kv = find(key);
-  if (kv == nullptr) return std::nullopt;
-  const auto v = kv->value.as_int();
-  if (!v)
-    throw Error(ErrorKind::bad_input, type_mismatch(*impl_, key, kv->value.type(), "an integer"));
-  return v;
+  return get_typed(*this, *impl_, key, &ValueRef::as_int, "an integer");
 }
 
 std::optional<double> File::get_float(std::string_view key) const {
-  const KeyValue* kv = find(key);
-  if (kv == nullptr) return std::nullopt;
-  const auto v = kv->value.as_float();
-  if (!v)
-    throw Error(ErrorKind::bad_input, type_mismatch(*impl_, key, kv->value.type(), "a number"));
-  return v;
+  return get_typed(*this, *impl_, key, &ValueRef::as_float, "a number");
 }
 
 std::optional<bool> File::get_bool(std::string_view key) const {
-  const KeyValue* kv = find(key);
-  if (kv == nullptr) return std::nullopt;
-  const auto v = kv->value.as_bool();
-  if (!v) throw Error(ErrorKind::bad_input, type_mismatch(*impl_, key, kv->value.type(), "a bool"));
-  return v;
+  return get_typed(*this, *impl_, key, &ValueRef::as_bool, "a bool");
 }
 
 std::optional<std::string_view> File::get_string(std::string_view key) const {
-  const KeyValue* kv = find(key);
-  if (kv == nullptr) return std::nullopt;
-  const auto v = kv->value.as_string();
-  if (!v)
-    throw Error(ErrorKind::bad_input, type_mismatch(*impl_, key, kv->value.type(), "a string"));
-  return v;
+  return get_typed(*this, *impl_, key, &ValueRef::as_string, "a string");
 }
 
 std::optional<ArrayRef> File::get_array(std::string_view key) const {
-  const KeyValue* kv = find(key);
-  if (kv == nullptr) return std::nullopt;
-  const auto v = kv->value.as_array();
-  if (!v)
-    throw Error(ErrorKind::bad_input, type_mismatch(*impl_, key, kv->value.type(), "an array"));
-  return v;
+  return get_typed(*this, *impl_, key, &ValueRef::as_array, "an array");
 }
 
 }  // namespace es::gguf
