@@ -12,24 +12,15 @@
 
 #include "expertscope/error.h"
 #include "expertscope/quant.h"
+#include "quant_test_types.h"
 
 using es::TensorType;
 namespace quant = es::quant;
 
-Q_DECLARE_METATYPE(es::TensorType)
-
 namespace {
 
-/// Every weight type, in ggml's order.
-const std::vector<TensorType> kWeightTypes = {
-    TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q4_0, TensorType::Q4_1,
-    TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::Q2_K, TensorType::Q3_K,
-    TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
-
-QByteArray type_name(TensorType t) {
-  return QByteArray(es::tensor_type_name(t).data(),
-                    static_cast<int>(es::tensor_type_name(t).size()));
-}
+using es::test::kWeightTypes;
+using es::test::type_name;
 
 int64_t block_elems(TensorType t) {
   return es::tensor_type_traits(t).block_elems;

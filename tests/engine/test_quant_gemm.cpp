@@ -11,23 +11,15 @@
 
 #include "expertscope/error.h"
 #include "expertscope/quant.h"
+#include "quant_test_types.h"
 
 using es::TensorType;
 namespace quant = es::quant;
 
-Q_DECLARE_METATYPE(es::TensorType)
-
 namespace {
 
-const std::vector<TensorType> kWeightTypes = {
-    TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q4_0, TensorType::Q4_1,
-    TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::Q2_K, TensorType::Q3_K,
-    TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
-
-QByteArray type_name(TensorType t) {
-  return QByteArray(es::tensor_type_name(t).data(),
-                    static_cast<int>(es::tensor_type_name(t).size()));
-}
+using es::test::kWeightTypes;
+using es::test::type_name;
 
 /// n Gaussian values, each 32-value stretch with its own scale (1e-3 .. 30) and offset.
 std::vector<float> random_row(int64_t n, uint32_t seed) {
