@@ -600,6 +600,9 @@ uint64_t File::alignment() const noexcept {
 uint64_t File::data_offset() const noexcept {
   return impl_->data_offset;
 }
+std::span<const uint8_t> File::header_bytes() const noexcept {
+  return {impl_->base, static_cast<size_t>(std::min(impl_->data_offset, impl_->size))};
+}
 std::span<const KeyValue> File::metadata() const noexcept {
   return impl_->kvs;
 }

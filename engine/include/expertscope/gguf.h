@@ -198,6 +198,9 @@ class File {
   [[nodiscard]] uint64_t alignment() const noexcept;
   /// Offset of the tensor data section from the start of the file.
   [[nodiscard]] uint64_t data_offset() const noexcept;
+  /// The bytes before the tensor data: the header, every metadata entry and the tensor
+  /// table (what identifies a model's content, see identify_model in session.h).
+  [[nodiscard]] std::span<const uint8_t> header_bytes() const noexcept;
 
   [[nodiscard]] std::span<const KeyValue> metadata() const noexcept;
   /// The entry for `key`, or nullptr.
