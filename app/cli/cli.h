@@ -61,6 +61,9 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
 [[nodiscard]] int64_t parse_int(std::string_view text, std::string_view what);
 /// Parses a whole decimal number; a usage error naming `what` otherwise.
 [[nodiscard]] double parse_number(std::string_view text, std::string_view what);
+/// True if `text` is well-formed UTF-8 (no overlong forms, surrogates or values past
+/// U+10FFFF).
+[[nodiscard]] bool is_valid_utf8(std::string_view text) noexcept;
 /// Parses "1,2,3" into token ids (range-checked against the vocabulary later).
 [[nodiscard]] std::vector<int32_t> parse_token_list(std::string_view text);
 
@@ -72,5 +75,9 @@ int cmd_detokenize(const Args& args);
 int cmd_convert_tokenizer(const Args& args);
 int cmd_bench(const Args& args);
 int cmd_generate(const Args& args);
+int cmd_sessions(const Args& args);
+int cmd_search(const Args& args);
+int cmd_export(const Args& args);
+int cmd_import(const Args& args);
 
 }  // namespace es::cli
