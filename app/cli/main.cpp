@@ -40,8 +40,20 @@ constexpr Command kCommands[] = {
      "a Hugging Face tokenizer as a GGUF of tokenizer metadata", cmd_convert_tokenizer},
     {"generate",
      "-m MODEL (--prompt S | --chat S) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]\n"
-     "         [--seed S] [--stop S]... [--ctx N] [--backend B] [--threads N] [--routing OUT.json]",
+     "         [--seed S] [--stop S]... [--ctx N] [--backend B] [--threads N] [--routing "
+     "OUT.json]\n"
+     "         [--db FILE [--session ID|new] [--title T] [--attach FILE]... [--flush-ms MS]]",
      "generate text, streamed to stdout; the routing of every position as JSON", cmd_generate},
+    {"sessions",
+     "--db FILE [--check | --move-aside | --delete ID | --rename ID --title T] [--compact]",
+     "the sessions of a store as JSON; checking, renaming, deleting, moving it aside",
+     cmd_sessions},
+    {"search", "--db FILE QUERY... [--limit N] [--raw]",
+     "messages whose text holds every word of QUERY (--raw: FTS5 syntax), as JSON", cmd_search},
+    {"export", "--db FILE --session ID [--format md|html|json|csv|npy|pdf] --out PATH",
+     "a session as Markdown, HTML, JSON, routing CSV / NumPy, or PDF", cmd_export},
+    {"import", "--db FILE EXPORT.json", "a JSON export back into a store as a new session",
+     cmd_import},
     {"bench", "-m MODEL [--backend cpu] [--threads N] [-p 512] [-n 128] [-r 3] [--kv-type f16]",
      "prompt processing and generation speed in tokens/s, as JSON", cmd_bench},
 };
