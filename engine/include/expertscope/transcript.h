@@ -60,8 +60,8 @@ inline constexpr int json_format_version = 1;
 
 /// What HTML is for.
 enum class HtmlFlavor : uint8_t {
-  browser,        ///< Self-contained page: inline CSS, SVG heatmaps, data: URIs, no script.
-  qt_rich_text,   ///< The subset QTextDocument renders (no SVG, no CSS variables), for PDF.
+  browser,       ///< Self-contained page: inline CSS, SVG heatmaps, data: URIs, no script.
+  qt_rich_text,  ///< The subset QTextDocument renders (no SVG, no CSS variables), for PDF.
 };
 /// One self-contained HTML page: inline CSS, images as data URIs (only PNG, JPEG, GIF and
 /// WebP, recognised by their bytes), no scripts and no network resources (a
