@@ -177,9 +177,10 @@ class TestStoreCrash : public QObject {
     qInfo("%d of %d runs killed while running; %zu user messages, %zu flushed answers and %zu "
           "finished answers checked (the answer: %zu bytes)",
           killed_while_running, kRuns, users_checked, flushes_checked, finished, answer.size());
-    // The delays are spread over a whole run, so most kills land mid-way.
-    QVERIFY(killed_while_running >= kRuns / 2);
-    QVERIFY(flushes_checked > 0);
+    // The delays are spread over a whole run, so many kills land mid-answer (a run may be
+    // faster than the reference run was, so not every kill finds the child alive).
+    QVERIFY(killed_while_running >= kRuns / 5);
+    QVERIFY(flushes_checked >= 5);
   }
 };
 
