@@ -45,7 +45,7 @@ time,.facts{color:var(--muted);font-size:.82em}
 .text{white-space:pre-wrap;overflow-wrap:anywhere;unicode-bidi:isolate}
 .empty{color:var(--muted);font-style:italic}
 .cc{font:600 10px/1 ui-monospace,monospace;color:#a40e26;background:#ffebe9;border:1px solid #ffcecb;border-radius:3px;padding:1px 2px;margin:0 1px;white-space:nowrap}
-.atts{display:flex;flex-wrap:wrap;gap:10px;margin-top:12px}
+.atts{display:flex;flex-wrap:wrap;align-items:flex-start;gap:10px;margin-top:12px}
 .att{margin:0;border:1px solid var(--line);border-radius:8px;padding:6px 8px;background:var(--soft);max-width:100%;font-size:.82em}
 .att img{display:block;max-width:100%;height:auto;max-height:380px;border-radius:4px;margin-bottom:4px}
 .att summary{cursor:pointer}
@@ -348,7 +348,7 @@ void qt_message(std::string& out, const Message& m, size_t index) {
     const std::string img = image_element(a, HtmlFlavor::qt_rich_text);
     out += "<p>";
     if (!img.empty()) out += img + "<br>";
-    out += "<span style=\"color:" + std::string(kMuted) + "; font-size:small\">\xf0\x9f\x93\x8e ";
+    out += "<span style=\"color:" + std::string(kMuted) + "; font-size:small\">";
     append_html(out, a.file_name, Marks::text);
     out += " \xc2\xb7 ";
     append_html(out, a.mime_type.empty() ? a.kind : a.mime_type, Marks::text);

@@ -221,7 +221,7 @@ inline Session sample_session() {
   Message answer = traced_answer(
       "The picture shows a small harbour at dusk: three fishing boats, a lighthouse on the "
       "left and gulls over the water.\n\nCaf\xc3\xa9 lights are coming on along the quay; "
-      "the sky shades from orange to deep blue. \xe2\x9c\xa8",
+      "the sky shades from orange to deep blue. \xe2\x98\x85",
       64, 8, layers, 11, 8, 24);
   answer.created_ms = t0 + 3000;
   answer.updated_ms = t0 + 6000;
