@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -96,31 +97,31 @@ Answer synthetic_answer(uint32_t n) {
 }
 
 Answer generated_answer(const std::string& model_path, uint32_t n, uint32_t threads) {
+  // Benchmark models carry no tokenizer: decode token by token, sampling from the logits
+  // with a seeded softmax, and record each token's routing as generation would.
   const auto model = es::Model::load(model_path);
-  const es::Tokenizer tok = es::Tokenizer::from_gguf(model->file());
   es::ContextParams cp;
   cp.n_ctx = n + 64;
   cp.n_threads = threads;
   es::Context ctx(model, cp);
-  es::GenerateParams gp;
-  gp.n_predict = n;
-  gp.stop_at_eog = false;
-  gp.sampling.temperature = 0.8f;
-  gp.sampling.seed = 7;
-  std::vector<int32_t> prompt;
-  for (const es::TokenId id : tok.encode("The experts of a mixture route tokens", {})) {
-    prompt.push_back(id);
-  }
+  std::vector<int32_t> next = {1, 450, 15114, 310, 263, 29871};
+  std::mt19937 rng(7);
   Answer a;
-  const auto r = es::generate(ctx, tok, prompt, gp, [&](const es::TokenEvent& ev) {
-    if (ev.routing != nullptr) {
-      const auto pos = static_cast<int32_t>(ev.pos);
-      a.trace.append(*ev.routing, std::span(&ev.token, 1), std::span(&pos, 1), es::Modality::text);
-      a.texts.emplace_back(ev.text);
+  for (uint32_t i = 0; i <= n; ++i) {
+    ctx.decode(next, es::LogitsRows::last);
+    if (i > 0) {
+      const auto pos = static_cast<int32_t>(ctx.n_past() - 1);
+      a.trace.append(ctx.routing(), next, std::span(&pos, 1), es::Modality::text);
+      a.texts.emplace_back();
     }
-    return true;
-  });
-  a.content = r.text;
+    if (i == n) break;
+    const std::span<const float> logits = ctx.logits(0);
+    const float top = *std::max_element(logits.begin(), logits.end());
+    std::vector<double> p(logits.size());
+    for (size_t v = 0; v < p.size(); ++v) p[v] = std::exp((logits[v] - top) / 0.8);
+    std::discrete_distribution<int32_t> sample(p.begin(), p.end());
+    next = {sample(rng)};
+  }
   return a;
 }
 
@@ -133,7 +134,7 @@ es::Message answer_message(const Answer& a, es::TokenRange range) {
                   a.trace.positions().subspan(range.begin, end - range.begin), es::Modality::text);
   for (uint32_t t = range.begin; t < end; ++t) {
     m.token_texts.push_back(a.texts[t]);
-    m.content += a.texts[t];
+    m.content += a.texts[t].empty() ? " <" + std::to_string(a.trace.token_id(t)) + ">" : a.texts[t];
   }
   m.n_tokens = end - range.begin;
   return m;
