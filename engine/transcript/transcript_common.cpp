@@ -596,7 +596,9 @@ std::string safe_name(const Attachment& a, size_t index) {
   static const std::set<std::string> kReserved = {
       "con",  "prn",  "aux",  "nul",  "com1", "com2", "com3", "com4", "com5", "com6", "com7",
       "com8", "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9"};
-  if (kReserved.contains(fold_case(stem))) stem += '_';
+  // Windows reserves the device name before the first dot ("con.tar.gz" too).
+  const size_t device_end = std::min(stem.find('.'), stem.size());
+  if (kReserved.contains(fold_case(stem.substr(0, device_end)))) stem.insert(device_end, "_");
   if (stem.empty()) {
     stem = "attachment-" + std::to_string(index + 1);
     if (ext.empty()) ext = extension_for(a);
