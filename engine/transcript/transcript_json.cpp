@@ -286,11 +286,13 @@ class Reader {
     if (!std::isfinite(v)) fail(path, "not a finite number");
     return v;
   }
-  /// A number or null (NaN), as half-precision values are written.
+  /// A finite number or null (NaN), as half-precision values are written.
   float half(const Json& j, const Path& path) const {
     if (j.is_null()) return std::numeric_limits<float>::quiet_NaN();
     expect(j, j.is_number(), path, "a number or null");
-    return static_cast<float>(j.get<double>());
+    const auto v = j.get<double>();
+    if (!std::isfinite(v)) fail(path, "not a finite number");
+    return static_cast<float>(v);
   }
 
   int64_t time(const Json& obj, std::string_view key, const Path& path) const {
@@ -415,7 +417,7 @@ TraceShape read_shape(const Reader& r, const Json& j, const Path& path, uint32_t
 
 /// A batch of tokens being read, appended to the trace every kChunk tokens.
 struct TokenBatch {
-  static constexpr size_t kChunk = 256;
+  static constexpr size_t kChunk = 256;  ///< Most tokens per batch.
   RoutingBatch routing;
   std::vector<int32_t> ids, positions;
   std::vector<Modality> modalities;
@@ -494,9 +496,14 @@ RoutingTrace read_routing(const Reader& r, const Json& j, const Path& path,
   b.routing.moe_layers = shape.moe_layers;
   b.routing.full_layer = shape.full_layer;
   const bool with_text = !tokens.empty() && tokens[0].is_object() && tokens[0].contains("text");
-  trace.reserve(static_cast<uint32_t>(std::min<size_t>(tokens.size(), UINT32_MAX)));
-  for (size_t begin = 0; begin < tokens.size(); begin += TokenBatch::kChunk) {
-    const size_t n = std::min(TokenBatch::kChunk, tokens.size() - begin);
+  // Tokens per batch: at most kChunk, and few enough that the batch's arrays, sized before
+  // the tokens are read, stay small whatever the shape claims (4096 layers x 16 x 65536).
+  const size_t values_per_token =
+      shape.moe_layers.size() * (shape.top_k + 1) + (shape.full_layer >= 0 ? n_expert : 0);
+  const size_t chunk =
+      std::clamp<size_t>((size_t{1} << 18) / values_per_token, 1, TokenBatch::kChunk);
+  for (size_t begin = 0; begin < tokens.size(); begin += chunk) {
+    const size_t n = std::min(chunk, tokens.size() - begin);
     b.routing.resize(static_cast<uint32_t>(n));
     b.ids.resize(n);
     b.positions.resize(n);
@@ -595,7 +602,7 @@ Session from_json(std::string_view text, std::string_view source) {
   Json j;
   try {
     j = Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for 1e999
     std::string what = e.what();
     if (const size_t close = what.find("] ");
         what.starts_with("[json.exception") && close != std::string::npos)

@@ -305,6 +305,27 @@ class TestTranscript : public QObject {
          edit([](Json& j) { j["messages"][2]["expertscope"]["routing"]["full_layer"] = 99; }), bad,
          "full_layer: 99 is not one of moe_layers"},
         {"settings a number", edit([](Json& j) { j["settings"] = 3; }), bad, "settings"},
+        {"weight overflows",
+         [&] {
+           Json j = Json::parse(good);
+           tok(j)["weights"][0][0] = 0.25;
+           std::string t = j.dump();
+           const size_t at = t.find("0.25");
+           return t.replace(at, 4, "1e999");
+         },
+         bad, "not valid JSON"},
+        {"a huge shape with tiny tokens", edit([](Json& j) {
+           Json& r = j["messages"][2]["expertscope"]["routing"];
+           Json layers = Json::array();
+           for (int i = 0; i < 4096; ++i) layers.push_back(i);
+           r["moe_layers"] = layers;
+           r["n_expert"] = 65536;
+           r["top_k"] = 16;
+           r["full_layer"] = 0;
+           r["tokens"] = Json::array();
+           for (int i = 0; i < 5000; ++i) r["tokens"].push_back(Json::object());
+         }),
+         bad, "tokens[0].id: missing"},
     };
     for (const Case& c : cases) {
       std::string message;
