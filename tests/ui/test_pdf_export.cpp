@@ -73,6 +73,22 @@ class TestPdfExport : public QObject {
       QFile::copy(path, QString(keep) + "/sample.pdf");
   }
 
+  void longAnswerTime() {  // printed, never asserted
+    std::string text;      // 2,000 pieces of four bytes: one token each
+    for (int i = 0; i < 2000; ++i) text += i % 23 == 22 ? "\nthe" : (i % 3 ? " cat" : " sat");
+    es::Session s = es::test::sample_session();
+    s.messages = {s.messages[1],
+                  es::test::traced_answer(
+                      text, 64, 8, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 5)};
+    const QString path = dir_.filePath("long.pdf");
+    QElapsedTimer timer;
+    timer.start();
+    es::pdf::write_pdf(s, path.toStdString());
+    qInfo("2,000-token answer (16 layers x top-8 of 64) to PDF: %lld ms, %lld bytes",
+          timer.elapsed(), static_cast<long long>(QFileInfo(path).size()));
+    QVERIFY(read(path).startsWith("%PDF-"));
+  }
+
   void hostileTextIsPrintedAsText() {
     const QString path = dir_.filePath("hostile.pdf");
     es::pdf::write_pdf(es::test::hostile_session(), path.toStdString());
