@@ -106,7 +106,12 @@ bool same_message(const Message& a, const Message& b) {
       a.token_texts != b.token_texts || a.trace.has_value() != b.trace.has_value()) {
     return false;
   }
-  return !a.trace || a.trace->serialize() == b.trace->serialize();
+  if (!a.trace) return true;
+  // A trace with no shape yet (nothing appended) has no serialised form.
+  if (!a.trace->has_shape() || !b.trace->has_shape()) {
+    return a.trace->has_shape() == b.trace->has_shape();
+  }
+  return a.trace->serialize() == b.trace->serialize();
 }
 
 bool same_session(const Session& a, const Session& b, bool compare_ids) {

@@ -174,9 +174,10 @@ class TestStoreCrash : public QObject {
         }
       }
     }
-    qInfo("%d of %d runs killed while running; %zu user messages, %zu flushed answers and %zu "
-          "finished answers checked (the answer: %zu bytes)",
-          killed_while_running, kRuns, users_checked, flushes_checked, finished, answer.size());
+    qInfo(
+        "%d of %d runs killed while running; %zu user messages, %zu flushed answers and %zu "
+        "finished answers checked (the answer: %zu bytes)",
+        killed_while_running, kRuns, users_checked, flushes_checked, finished, answer.size());
     // The delays are spread over a whole run, so many kills land mid-answer (a run may be
     // faster than the reference run was, so not every kill finds the child alive).
     QVERIFY(killed_while_running >= kRuns / 5);
