@@ -2,7 +2,9 @@
 // template), then sampled tokens streamed to stdout; optionally the routing of every
 // position (prompt and answer) as DESIGN.md's routing JSON, and the exchange recorded in
 // the session store (--db).
+#include <charconv>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -111,17 +113,25 @@ Attachment read_attachment(const std::filesystem::path& path) {
   return a;
 }
 
+/// A float as the double with the same shortest decimal form (0.8f → 0.8, not
+/// 0.800000011920929), for settings people read.
+double decimal(float value) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, value);
+  return std::strtod(std::string(buf, r.ptr).c_str(), nullptr);
+}
+
 /// The settings of this run as a JSON object text (stored with the answer).
 std::string settings_json(const Args& args, const GenerateParams& gp, const ContextParams& cp,
                           int64_t n_ctx) {
   nlohmann::ordered_json j;
   j["mode"] = args.value("--prompt") ? "raw" : "chat";
   j["n_predict"] = gp.n_predict;
-  j["temperature"] = gp.sampling.temperature;
+  j["temperature"] = decimal(gp.sampling.temperature);
   j["top_k"] = gp.sampling.top_k;
-  j["top_p"] = gp.sampling.top_p;
-  j["min_p"] = gp.sampling.min_p;
-  j["repeat_penalty"] = gp.sampling.repetition_penalty;
+  j["top_p"] = decimal(gp.sampling.top_p);
+  j["min_p"] = decimal(gp.sampling.min_p);
+  j["repeat_penalty"] = decimal(gp.sampling.repetition_penalty);
   j["seed"] = gp.sampling.seed;
   j["stop"] = gp.stop_strings;
   j["backend"] = cp.backend;

@@ -74,7 +74,9 @@ void SessionRecorder::start(const ModelIdentity& model, const std::string& title
   } else {
     session_id_ = store_.create_session(title, model, settings);
   }
-  user_id_ = store_.add_message(session_id_, user);
+  Message turn = user;
+  turn.n_tokens = static_cast<uint32_t>(prompt.size()) - n_known_;  // what this turn added
+  user_id_ = store_.add_message(session_id_, turn);
   log("user " + std::to_string(user_id_));
   answer_id_ = store_.begin_message(session_id_, settings);
   log("answer " + std::to_string(answer_id_));

@@ -70,6 +70,9 @@ class TestCliSessions : public QObject {
       QCOMPARE(m.token_texts.size(), size_t{m.trace->n_tokens()});
     }
     QCOMPARE(s.messages[1].n_tokens, 12u);
+    // A question counts the tokens its turn added to the context: those its trace holds.
+    QCOMPARE(s.messages[0].n_tokens, s.messages[0].trace->n_tokens());
+    QCOMPARE(s.messages[2].n_tokens, s.messages[2].trace->n_tokens());
     QVERIFY(s.messages[1].settings_json.find("\"seed\":1") != std::string::npos);
     // The second question's trace starts where the first exchange's tokens stop matching:
     // the earlier turn is not stored twice.
