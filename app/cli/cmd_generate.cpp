@@ -4,8 +4,8 @@
 // the session store (--db).
 #include <charconv>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
