@@ -3,7 +3,9 @@
 //    answer, and the time to save and to load that message with its trace;
 //  - the time to load a 100-message session and to export it in each format.
 //
-// Usage: bench_store [-m MODEL.gguf] [-n 2000] [--threads N] [--reps 5]
+// Usage: bench_store [-m MODEL.gguf] [-n 2000] [--threads N] [--reps 5] [--keep DB]
+// (--keep copies the database out, e.g. to time `expertscope-cli export --format pdf` on
+// its session 3, the 100-message one)
 // With a model the answer is really generated (random-weight benchmark models route
 // close to uniformly: the hardest case for compression); without one the trace is
 // synthetic, OLMoE-shaped (16 MoE layers, 8 of 64 experts) with Zipf-skewed experts, as
@@ -147,6 +149,7 @@ int main(int argc, char** argv) {
   uint32_t n = 2000;
   uint32_t threads = 0;
   int reps = 5;
+  std::string keep;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string opt = argv[i];
     if (opt == "-m")
@@ -157,6 +160,8 @@ int main(int argc, char** argv) {
       threads = static_cast<uint32_t>(std::atoi(argv[i + 1]));
     else if (opt == "--reps")
       reps = std::max(1, std::atoi(argv[i + 1]));
+    else if (opt == "--keep")
+      keep = argv[i + 1];
   }
   try {
     const Answer answer = model.empty() ? synthetic_answer(n) : generated_answer(model, n, threads);
@@ -212,6 +217,10 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(fs::file_size(out)));
     }
     std::printf("\n}\n");
+    if (!keep.empty()) {
+      store = es::Store(dir / "other.db");  // closes bench.db (checkpointing its WAL)
+      fs::copy_file(dir / "bench.db", keep, fs::copy_options::overwrite_existing);
+    }
     fs::remove_all(dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
