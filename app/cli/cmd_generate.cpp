@@ -7,16 +7,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli.h"
+#include "expertscope/chat_session.h"
 #include "expertscope/chat_template.h"
 #include "expertscope/generate.h"
 #include "expertscope/model.h"
+#include "expertscope/store.h"
 #include "expertscope/tokenizer.h"
 #include "expertscope/trace.h"
-#include "recorder.h"
 
 namespace es::cli {
 namespace {
@@ -48,42 +50,6 @@ std::atomic<bool> g_cancel{false};
 
 extern "C" void on_interrupt(int /*signal*/) {
   g_cancel.store(true);
-}
-
-/// What the model sees of a message: its text attachments, then its text.
-std::string model_text(const Message& m) {
-  std::string out;
-  for (const Attachment& a : m.attachments) {
-    if (a.kind != "text") continue;
-    out += "[file: " + a.file_name + "]\n";
-    out.append(a.data.begin(), a.data.end());
-    if (!out.empty() && out.back() != '\n') out += '\n';
-    out += "[end of file]\n\n";
-  }
-  return out + m.content;
-}
-
-/// The prompt text: --prompt as is, or the session's earlier messages and --chat
-/// rendered with the model's chat template.
-std::string prompt_text(const Args& args, const Model& model, const Tokenizer& tok,
-                        const Session* history, const Message& user) {
-  const auto raw = args.value("--prompt");
-  if (raw) return *raw;
-  chat::ChatContext c;
-  if (history != nullptr) {
-    for (const Message& m : history->messages) {
-      if (m.role == "assistant" && m.content.empty()) continue;  // nothing was said
-      c.messages.push_back(chat::ChatMessage::text(m.role, model_text(m)));
-    }
-  }
-  c.messages.push_back(chat::ChatMessage::text("user", model_text(user)));
-  c.add_generation_prompt = true;
-  if (tok.bos() != no_token) c.bos_token = std::string(tok.token_text(tok.bos()));
-  if (tok.eos() != no_token) c.eos_token = std::string(tok.token_text(tok.eos()));
-  const std::string source(model.file().get_string("tokenizer.chat_template").value_or(""));
-  const chat::RenderOutcome r = chat::render_or_fallback(source, c);
-  if (r.warning) std::fprintf(stderr, "warning: %s\n", r.warning->c_str());
-  return r.text;
 }
 
 /// A file given with --attach: text files (valid UTF-8) become part of the user turn.
@@ -140,20 +106,6 @@ std::string settings_json(const Args& args, const GenerateParams& gp, const Cont
   return j.dump();
 }
 
-/// A session title from the first line of the user's message (at most 60 characters).
-std::string default_title(const std::string& text) {
-  std::string line = text.substr(0, text.find('\n'));
-  size_t cut = 0;
-  size_t chars = 0;
-  while (cut < line.size() && chars < 60) {
-    const auto c = static_cast<unsigned char>(line[cut]);
-    cut += c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-    ++chars;
-  }
-  if (cut < line.size()) return line.substr(0, std::min(cut, line.size())) + "…";
-  return line.empty() ? std::string("Untitled") : line;
-}
-
 }  // namespace
 
 int cmd_generate(const Args& args) {
@@ -198,60 +150,54 @@ int cmd_generate(const Args& args) {
   if (raw && !user.attachments.empty()) throw usage_error("--attach needs --chat");
 
   // The store is opened first: a damaged database is reported before any work is done.
-  std::optional<SessionRecorder> recorder;
+  std::optional<Store> store;
+  std::optional<int64_t> session;
+  std::FILE* flush_log = nullptr;
+  ChatTurnOptions turn;
+  turn.raw_prompt = raw.has_value();
+  turn.title = args.value("--title").value_or("");
   if (db) {
-    recorder.emplace(*db, args.value("--session"));
-    if (raw && recorder->history() != nullptr)
-      throw usage_error("--session ID continues a chat: use --chat");
-    if (const auto ms = args.value("--flush-ms")) {
-      const int64_t v = parse_int(*ms, "--flush-ms");
-      if (v < 0) throw usage_error("--flush-ms: expected a non-negative integer");
-      recorder->set_flush_interval_ms(v);
+    store.emplace(*db);
+    if (const auto id = args.value("--session"); id && *id != "new") {
+      session = parse_int(*id, "--session");
+      if (raw) throw usage_error("--session ID continues a chat: use --chat");
+      if (!store->has_session(*session))
+        throw Error(ErrorKind::bad_input, *db + ": no session " + *id);
     }
-    if (const auto log = args.value("--flush-log")) recorder->set_flush_log(*log);
+    if (const auto ms = args.value("--flush-ms")) {
+      turn.flush_interval_ms = parse_int(*ms, "--flush-ms");
+      if (turn.flush_interval_ms < 0) throw usage_error("--flush-ms: expected >= 0");
+    }
+    if (const auto log = args.value("--flush-log")) {
+      flush_log = std::fopen(log->c_str(), "a");
+      if (flush_log == nullptr) throw Error(ErrorKind::io, *log + ": cannot open");
+    }
   }
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> close_log(
+      flush_log, [](std::FILE* f) { return f != nullptr ? std::fclose(f) : 0; });
 
   require_readable_file(*model_path);
   const auto model = Model::load(*model_path);
-  const Tokenizer tok = Tokenizer::from_gguf(model->file());
-  const std::string text =
-      prompt_text(args, *model, tok, recorder ? recorder->history() : nullptr, user);
-  EncodeOptions eo;
-  eo.add_special = true;  // BOS where the model's metadata asks for it.
-  const std::vector<TokenId> ids = tok.encode(text, eo);
-  const std::vector<int32_t> prompt(ids.begin(), ids.end());
-  const int64_t n_ctx = args.value("--ctx")
-                            ? parse_int(*args.value("--ctx"), "--ctx")
-                            : static_cast<int64_t>(prompt.size() + gp.n_predict + 1);
-  if (n_ctx <= 0 || n_ctx > (int64_t{1} << 24)) throw usage_error("--ctx: out of range");
+  int64_t n_ctx = 0;  // 0: fit the prompt and n_predict
+  if (const auto c = args.value("--ctx")) {
+    n_ctx = parse_int(*c, "--ctx");
+    if (n_ctx <= 0 || n_ctx > (int64_t{1} << 24)) throw usage_error("--ctx: out of range");
+  }
   cp.n_ctx = static_cast<uint32_t>(n_ctx);
-  if (prompt.size() >= cp.n_ctx) {
-    throw Error(ErrorKind::bad_input, "the prompt has " + std::to_string(prompt.size()) +
-                                          " tokens, more than the context of " +
-                                          std::to_string(cp.n_ctx) + " can hold");
-  }
-  Context ctx(model, cp);
-  const std::string settings = settings_json(args, gp, cp, n_ctx);
-  if (recorder) {
-    recorder->start(identify_model(model->file()),
-                    args.value("--title").value_or(default_title(user.content)), settings, user,
-                    prompt);
-  }
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
+  turn.generate = gp;
+  turn.settings_json = settings_json(args, gp, cp, n_ctx);
 
   RoutingTrace trace;
   const bool quiet = args.has("--quiet");
-  const auto on_prompt = [&](const RoutingBatch& rb, std::span<const int32_t> toks,
-                             uint32_t start) {
-    if (recorder) recorder->on_prompt(rb, toks, start, tok);
+  ChatTurnEvents events;
+  events.on_prompt_routing = [&](const RoutingBatch& rb, std::span<const int32_t> toks,
+                                 uint32_t start) {
     if (!routing_out || rb.moe_layers.empty()) return;
     std::vector<int32_t> pos(toks.size());
     for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int32_t>(start + i);
     trace.append(rb, toks, pos, Modality::text);
   };
-  const auto on_token = [&](const TokenEvent& ev) {
-    if (recorder) recorder->on_token(ev);
+  events.on_token = [&](const TokenEvent& ev) {
     if (!quiet) {
       std::fwrite(ev.text.data(), 1, ev.text.size(), stdout);
       std::fflush(stdout);
@@ -262,8 +208,46 @@ int cmd_generate(const Args& args) {
     }
     return true;
   };
-  const GenerateResult r = generate(ctx, tok, prompt, gp, on_token, on_prompt, &g_cancel);
-  if (recorder) recorder->finish(r, settings);
+  events.on_commit = [&](const std::string& line) {
+    if (flush_log == nullptr) return;
+    std::fputs((line + "\n").c_str(), flush_log);
+    std::fflush(flush_log);
+  };
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+
+  ChatTurnResult turn_result;
+  std::optional<ChatRunner> runner;
+  std::optional<Tokenizer> own_tokenizer;
+  const Tokenizer* tokenizer = nullptr;
+  if (store) {
+    runner.emplace(*store, model, cp);
+    tokenizer = &runner->tokenizer();
+    turn_result = runner->run_turn(session, user, turn, events, &g_cancel);
+  } else {
+    // Not recorded: the same prompt and generation without a store.
+    own_tokenizer.emplace(Tokenizer::from_gguf(model->file()));
+    tokenizer = &*own_tokenizer;
+    const std::string text =
+        raw ? *raw : render_chat_prompt(*model, *tokenizer, {}, user, &turn_result.prompt_warning);
+    EncodeOptions eo;
+    eo.add_special = true;  // BOS where the model's metadata asks for it
+    const std::vector<TokenId> ids = tokenizer->encode(text, eo);
+    const std::vector<int32_t> prompt(ids.begin(), ids.end());
+    if (cp.n_ctx == 0) cp.n_ctx = static_cast<uint32_t>(prompt.size() + gp.n_predict + 1);
+    if (prompt.size() >= cp.n_ctx) {
+      throw Error(ErrorKind::bad_input, "the prompt has " + std::to_string(prompt.size()) +
+                                            " tokens, more than the context of " +
+                                            std::to_string(cp.n_ctx) + " can hold");
+    }
+    Context ctx(model, cp);
+    turn_result.generation =
+        generate(ctx, *tokenizer, prompt, gp, events.on_token, events.on_prompt_routing, &g_cancel);
+  }
+  if (!turn_result.prompt_warning.empty()) {
+    std::fprintf(stderr, "warning: %s\n", turn_result.prompt_warning.c_str());
+  }
+  const GenerateResult& r = turn_result.generation;
   if (!quiet) std::fputc('\n', stdout);
   std::fprintf(
       stderr,
@@ -272,14 +256,15 @@ int cmd_generate(const Args& args) {
       r.n_prompt, r.prompt_ms, r.tokens.size(), r.generate_ms,
       r.generate_ms > 0 ? 1000.0 * static_cast<double>(r.tokens.size()) / r.generate_ms : 0.0,
       r.first_token_ms, std::string(stop_reason_name(r.reason)).c_str());
-  if (recorder) {
+  if (store) {
     std::fprintf(stderr, "generate: recorded in session %lld (message %lld)\n",
-                 static_cast<long long>(recorder->session_id()),
-                 static_cast<long long>(recorder->answer_id()));
+                 static_cast<long long>(turn_result.session_id),
+                 static_cast<long long>(turn_result.answer_message_id));
   }
   if (routing_out) {
     std::ostringstream json;
-    write_routing_json(json, trace, [&](int32_t id) { return tok.decode(std::span(&id, 1)); });
+    write_routing_json(json, trace,
+                       [&](int32_t id) { return tokenizer->decode(std::span(&id, 1)); });
     write_file_atomic(*routing_out, json.str());
   }
   return exit_ok;

@@ -1,0 +1,271 @@
+// Chat turns recorded in the session store (chat_session.h).
+#include "expertscope/chat_session.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "expertscope/chat_template.h"
+#include "expertscope/error.h"
+#include "expertscope/trace.h"
+
+namespace es {
+
+namespace {
+
+/// The token sequence a session's context held after its last turn: every stored trace's
+/// token ids written at their positions, in message order (each turn re-evaluates from
+/// the first position that differs, so later messages overwrite what they re-evaluated).
+std::vector<int32_t> known_context(const Session& session) {
+  std::vector<int32_t> ids;
+  for (const Message& m : session.messages) {
+    if (!m.trace) continue;
+    for (uint32_t t = 0; t < m.trace->n_tokens(); ++t) {
+      const auto pos = static_cast<size_t>(m.trace->position(t));
+      if (pos > ids.size()) break;  // a gap: what follows is not known
+      ids.resize(pos);
+      ids.push_back(m.trace->token_id(t));
+    }
+  }
+  return ids;
+}
+
+size_t common_prefix(std::span<const int32_t> a, std::span<const int32_t> b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return n;
+}
+
+/// A session title from the first line of the user's text (at most 60 characters).
+std::string default_title(const std::string& text) {
+  const std::string line = text.substr(0, text.find('\n'));
+  size_t cut = 0;
+  size_t chars = 0;
+  while (cut < line.size() && chars < 60) {
+    const auto c = static_cast<unsigned char>(line[cut]);
+    cut += c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    ++chars;
+  }
+  if (cut < line.size()) return line.substr(0, cut) + "…";
+  return line.empty() ? std::string("Untitled") : line;
+}
+
+/// Writes the answer as it streams and at its end.
+class AnswerRecorder {
+ public:
+  AnswerRecorder(Store& store, int64_t answer_id, int64_t flush_interval_ms,
+                 const ChatTurnEvents& events)
+      : store_(store),
+        id_(answer_id),
+        interval_(flush_interval_ms),
+        events_(events),
+        last_flush_(std::chrono::steady_clock::now()) {}
+
+  void on_token(const TokenEvent& event) {
+    text_.append(event.text);
+    ++n_tokens_;
+    if (event.routing != nullptr && !event.routing->moe_layers.empty()) {
+      const auto pos = static_cast<int32_t>(event.pos);
+      trace_.append(*event.routing, std::span(&event.token, 1), std::span(&pos, 1), Modality::text);
+      texts_.emplace_back(event.text);
+    }
+    if (std::chrono::steady_clock::now() - last_flush_ >= std::chrono::milliseconds(interval_)) {
+      store_.flush_message(id_, text_, n_tokens_);
+      last_flush_ = std::chrono::steady_clock::now();
+      log("flush " + std::to_string(id_) + " " + std::to_string(text_.size()));
+    }
+  }
+
+  void finish(const GenerateResult& r, const std::string& settings) {
+    Message m;
+    m.role = "assistant";
+    m.content = r.text;
+    m.state = r.reason == StopReason::cancelled ? MessageState::cancelled : MessageState::complete;
+    m.n_tokens = static_cast<uint32_t>(r.tokens.size());
+    m.timings = {r.prompt_ms, r.generate_ms, r.first_token_ms};
+    m.stop_reason = std::string(stop_reason_name(r.reason));
+    m.settings_json = settings;
+    if (trace_.has_shape()) {
+      m.trace = std::move(trace_);
+      m.token_texts = std::move(texts_);
+    }
+    store_.finish_message(id_, m);
+    log("finish " + std::to_string(id_) + " " + std::string(message_state_name(m.state)));
+  }
+
+  void log(const std::string& line) const {
+    if (events_.on_commit) events_.on_commit(line);
+  }
+
+ private:
+  Store& store_;
+  int64_t id_;
+  int64_t interval_;
+  const ChatTurnEvents& events_;
+  std::chrono::steady_clock::time_point last_flush_;
+  std::string text_;
+  uint32_t n_tokens_ = 0;
+  RoutingTrace trace_;
+  std::vector<std::string> texts_;
+};
+
+}  // namespace
+
+std::string message_model_text(const Message& m) {
+  std::string out;
+  for (const Attachment& a : m.attachments) {
+    if (a.kind != "text") continue;
+    out += "[file: " + a.file_name + "]\n";
+    out.append(a.data.begin(), a.data.end());
+    if (!out.empty() && out.back() != '\n') out += '\n';
+    out += "[end of file]\n\n";
+  }
+  return out + m.content;
+}
+
+std::string render_chat_prompt(const Model& model, const Tokenizer& tokenizer,
+                               const std::vector<Message>& history, const Message& user,
+                               std::string* warning) {
+  chat::ChatContext c;
+  for (const Message& m : history) {
+    if (m.role == "assistant" && m.content.empty()) continue;  // nothing was said
+    c.messages.push_back(chat::ChatMessage::text(m.role, message_model_text(m)));
+  }
+  c.messages.push_back(chat::ChatMessage::text("user", message_model_text(user)));
+  c.add_generation_prompt = true;
+  if (tokenizer.bos() != no_token) c.bos_token = std::string(tokenizer.token_text(tokenizer.bos()));
+  if (tokenizer.eos() != no_token) c.eos_token = std::string(tokenizer.token_text(tokenizer.eos()));
+  const std::string source(model.file().get_string("tokenizer.chat_template").value_or(""));
+  chat::RenderOutcome r = chat::render_or_fallback(source, c);
+  if (warning != nullptr && r.warning) *warning = *r.warning;
+  return std::move(r.text);
+}
+
+ChatRunner::ChatRunner(Store& store, std::shared_ptr<const Model> model,
+                       const ContextParams& params)
+    : store_(&store),
+      model_(std::move(model)),
+      tokenizer_(Tokenizer::from_gguf(model_->file())),
+      identity_(identify_model(model_->file())),
+      params_(params) {}
+
+ChatRunner::~ChatRunner() = default;
+
+ChatTurnResult ChatRunner::run_turn(std::optional<int64_t> session_id, const Message& user,
+                                    const ChatTurnOptions& options, const ChatTurnEvents& events,
+                                    const std::atomic<bool>* cancel) {
+  ChatTurnResult result;
+  // Everything that can fail for a reason other than the store happens before the first
+  // write: the session is read, the prompt rendered and tokenized, the context sized.
+  Session history;
+  if (session_id) {
+    history = store_->load_session(*session_id);
+    if (options.raw_prompt) {
+      throw Error(ErrorKind::usage, "a raw prompt cannot continue a session");
+    }
+  }
+  const std::string text =
+      options.raw_prompt
+          ? user.content
+          : render_chat_prompt(*model_, tokenizer_, history.messages, user, &result.prompt_warning);
+  EncodeOptions eo;
+  eo.add_special = true;  // BOS where the model's metadata asks for it
+  const std::vector<TokenId> ids = tokenizer_.encode(text, eo);
+  const std::vector<int32_t> prompt(ids.begin(), ids.end());
+  if (prompt.empty()) throw Error(ErrorKind::usage, "the prompt is empty");
+  result.n_prompt_tokens = static_cast<uint32_t>(prompt.size());
+
+  const uint64_t need = prompt.size() + uint64_t{options.generate.n_predict} + 1;
+  if (!context_ || (params_.n_ctx == 0 && context_->n_ctx() < need)) {
+    ContextParams p = params_;
+    if (p.n_ctx == 0) p.n_ctx = static_cast<uint32_t>(std::min<uint64_t>(need, uint64_t{1} << 24));
+    context_ = std::make_unique<Context>(model_, p);
+    context_tokens_.clear();
+  }
+  if (prompt.size() >= context_->n_ctx()) {
+    throw Error(ErrorKind::bad_input, "the prompt has " + std::to_string(prompt.size()) +
+                                          " tokens, more than the context of " +
+                                          std::to_string(context_->n_ctx()) + " can hold");
+  }
+
+  // The part of the prompt whose routing is already stored with earlier messages.
+  const size_t n_stored = session_id ? common_prefix(known_context(history), prompt) : 0;
+  // The part already in the KV cache (at least one token is evaluated for its logits).
+  // Only what the session's stored routing covers is reused, so that the session's trace
+  // is complete (a new session re-evaluates a template prefix another session cached).
+  const size_t n_cached =
+      std::min({common_prefix(context_tokens_, prompt), prompt.size() - 1, n_stored});
+  context_->truncate(static_cast<uint32_t>(n_cached));
+  context_tokens_.resize(n_cached);
+  result.n_reused_tokens = static_cast<uint32_t>(n_cached);
+
+  // First writes: the session, the user message, the streaming answer.
+  if (!session_id) {
+    session_id =
+        store_->create_session(options.title.empty() ? default_title(user.content) : options.title,
+                               identity_, options.settings_json);
+  } else if (history.model && history.model->content_hash != identity_.content_hash) {
+    result.prompt_warning += (result.prompt_warning.empty() ? "" : "; ") +
+                             std::string("the session was recorded with ") + history.model->name +
+                             ", continuing with " + identity_.name;
+  }
+  result.session_id = *session_id;
+  Message turn = user;
+  turn.role = "user";
+  turn.state = MessageState::complete;
+  turn.n_tokens = static_cast<uint32_t>(prompt.size() - n_stored);  // what this turn added
+  turn.trace.reset();
+  turn.token_texts.clear();
+  result.user_message_id = store_->add_message(*session_id, turn);
+  const auto log = [&](const std::string& line) {
+    if (events.on_commit) events.on_commit(line);
+  };
+  log("user " + std::to_string(result.user_message_id));
+  result.answer_message_id = store_->begin_message(*session_id, options.settings_json);
+  log("answer " + std::to_string(result.answer_message_id));
+  if (events.on_started) {
+    events.on_started(*session_id, result.user_message_id, result.answer_message_id);
+  }
+
+  AnswerRecorder recorder(*store_, result.answer_message_id, options.flush_interval_ms, events);
+  // The prompt's routing: the evaluated part starts at n_cached <= n_stored; the user
+  // message keeps the positions from n_stored on.
+  const auto on_prompt = [&](const RoutingBatch& routing, std::span<const int32_t> tokens,
+                             uint32_t start) {
+    if (events.on_prompt_routing) events.on_prompt_routing(routing, tokens, start);
+    if (routing.moe_layers.empty() || routing.n_tokens != tokens.size()) return;
+    StreamingDecoder decoder(tokenizer_);
+    std::vector<std::string> texts;
+    texts.reserve(tokens.size());
+    for (const int32_t id : tokens) texts.push_back(decoder.push(id));
+    const uint32_t first = n_stored > start ? static_cast<uint32_t>(n_stored) - start : 0;
+    if (first >= tokens.size()) return;
+    std::vector<int32_t> positions(tokens.size());
+    for (size_t i = 0; i < tokens.size(); ++i) positions[i] = static_cast<int32_t>(start + i);
+    RoutingTrace all;
+    all.append(routing, tokens, positions, Modality::text);
+    RoutingTrace kept;
+    kept.append(all.batch(TokenRange{first, static_cast<uint32_t>(tokens.size())}),
+                tokens.subspan(first), std::span(positions).subspan(first), Modality::text);
+    store_->set_trace(result.user_message_id, kept, std::span(texts).subspan(first));
+    log("prompt-trace " + std::to_string(result.user_message_id) + " " +
+        std::to_string(tokens.size() - first));
+  };
+  const auto on_token = [&](const TokenEvent& ev) {
+    recorder.on_token(ev);
+    return events.on_token ? events.on_token(ev) : true;
+  };
+  result.generation = generate(*context_, tokenizer_, std::span(prompt).subspan(n_cached),
+                               options.generate, on_token, on_prompt, cancel);
+  // What the context now holds: the prompt and every evaluated answer token (a final
+  // end-of-generation token is not evaluated).
+  context_tokens_.assign(prompt.begin(), prompt.end());
+  for (const int32_t t : result.generation.tokens) {
+    if (context_tokens_.size() >= context_->n_past()) break;
+    context_tokens_.push_back(t);
+  }
+  context_tokens_.resize(std::min<size_t>(context_tokens_.size(), context_->n_past()));
+  recorder.finish(result.generation, options.settings_json);
+  return result;
+}
+
+}  // namespace es

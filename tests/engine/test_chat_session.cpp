@@ -1,0 +1,124 @@
+// ChatRunner: turns recorded in the store, the KV cache reused across turns without
+// changing a single token or routing decision, cancellation stored as `cancelled`.
+#include <QTemporaryDir>
+#include <QTest>
+#include <atomic>
+
+#include "expertscope/chat_session.h"
+#include "expertscope/error.h"
+#include "tiny_models.h"
+
+using namespace es;
+
+namespace {
+
+ChatTurnOptions greedy(uint32_t n) {
+  ChatTurnOptions o;
+  o.generate.n_predict = n;
+  o.generate.sampling.temperature = 0;
+  o.generate.stop_at_eog = false;
+  o.settings_json = R"({"temperature":0})";
+  return o;
+}
+
+Message user_message(const std::string& text) {
+  Message m;
+  m.role = "user";
+  m.content = text;
+  return m;
+}
+
+}  // namespace
+
+class TestChatSession : public QObject {
+  Q_OBJECT
+
+  QTemporaryDir dir_;
+  std::shared_ptr<const Model> model_;
+
+ private slots:
+  void initTestCase() {
+    const std::string path = dir_.filePath("m.gguf").toStdString();
+    test::write_tiny_model(test::tiny_spec(Arch::deepseek2), path);
+    model_ = Model::load(path);
+  }
+
+  void reusing_the_cache_changes_nothing() {
+    Store store(dir_.filePath("a.db").toStdString());
+    ContextParams cp;
+    cp.n_ctx = 1024;
+    ChatRunner warm(store, model_, cp);
+    const auto first = warm.run_turn(std::nullopt, user_message("Hello there"), greedy(10));
+    QCOMPARE(first.n_reused_tokens, 0u);
+    const auto second = warm.run_turn(first.session_id, user_message("Tell me more"), greedy(10));
+    QVERIFY2(second.n_reused_tokens > first.n_prompt_tokens / 2,
+             std::to_string(second.n_reused_tokens).c_str());
+
+    // The same conversation with a fresh runner for the second turn (nothing cached).
+    ChatRunner cold(store, model_, cp);
+    Store other(dir_.filePath("b.db").toStdString());
+    ChatRunner cold_first(other, model_, cp);
+    const auto b1 = cold_first.run_turn(std::nullopt, user_message("Hello there"), greedy(10));
+    ChatRunner cold_second(other, model_, cp);
+    const auto b2 = cold_second.run_turn(b1.session_id, user_message("Tell me more"), greedy(10));
+    QCOMPARE(b2.n_reused_tokens, 0u);
+    QCOMPARE(second.generation.tokens, b2.generation.tokens);
+
+    const Session a = store.load_session(first.session_id);
+    const Session b = other.load_session(b1.session_id);
+    QCOMPARE(a.messages.size(), size_t{4});
+    for (size_t i = 0; i < 4; ++i) {
+      QCOMPARE(a.messages[i].content, b.messages[i].content);
+      QCOMPARE(a.messages[i].n_tokens, b.messages[i].n_tokens);
+      QVERIFY(a.messages[i].trace.has_value());
+      QCOMPARE(a.messages[i].token_texts, b.messages[i].token_texts);
+      // Same tokens, positions and experts; weights agree to rounding of the cached path.
+      const RoutingTrace& x = *a.messages[i].trace;
+      const RoutingTrace& y = *b.messages[i].trace;
+      QCOMPARE(x.n_tokens(), y.n_tokens());
+      QVERIFY(std::equal(x.token_ids().begin(), x.token_ids().end(), y.token_ids().begin()));
+      QVERIFY(std::equal(x.positions().begin(), x.positions().end(), y.positions().begin()));
+      for (uint32_t t = 0; t < x.n_tokens(); ++t) {
+        for (uint32_t m = 0; m < x.n_moe_layers(); ++m) {
+          for (uint32_t r = 0; r < x.top_k(); ++r) {
+            QCOMPARE(x.expert(t, m, r), y.expert(t, m, r));
+          }
+        }
+      }
+    }
+    // The second question's trace starts where the stored routing of the first exchange
+    // stops matching the new prompt, and its token count says so.
+    QVERIFY(a.messages[2].trace->position(0) > 0);
+    QCOMPARE(a.messages[2].n_tokens, a.messages[2].trace->n_tokens());
+  }
+
+  void cancel_is_stored_as_cancelled() {
+    Store store(dir_.filePath("c.db").toStdString());
+    ChatRunner runner(store, model_, ContextParams{.n_ctx = 512});
+    std::atomic<bool> cancel{false};
+    ChatTurnEvents events;
+    int seen = 0;
+    events.on_token = [&](const TokenEvent&) {
+      if (++seen == 3) cancel = true;
+      return true;
+    };
+    const auto r =
+        runner.run_turn(std::nullopt, user_message("Go on"), greedy(50), events, &cancel);
+    QCOMPARE(r.generation.reason, StopReason::cancelled);
+    const Session s = store.load_session(r.session_id);
+    QCOMPARE(s.messages[1].state, MessageState::cancelled);
+    QCOMPARE(s.messages[1].n_tokens, static_cast<uint32_t>(r.generation.tokens.size()));
+  }
+
+  void a_prompt_too_long_writes_nothing() {
+    Store store(dir_.filePath("d.db").toStdString());
+    ChatRunner runner(store, model_, ContextParams{.n_ctx = 16});
+    QVERIFY_THROWS_EXCEPTION(
+        Error, runner.run_turn(std::nullopt, user_message(std::string(400, 'x')), greedy(4)));
+    QVERIFY(store.list_sessions().empty());
+    QVERIFY_THROWS_EXCEPTION(Error, runner.run_turn(42, user_message("x"), greedy(4)));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestChatSession)
+#include "test_chat_session.moc"
