@@ -35,6 +35,14 @@ class Forward {
            std::vector<float>& logits, RoutingBatch& routing);
 
   [[nodiscard]] uint32_t n_batch() const noexcept { return n_batch_; }
+  /// Bytes of the KV cache (every layer, n_ctx positions).
+  [[nodiscard]] size_t kv_bytes() const noexcept { return kv_buf_->n_bytes(); }
+  /// Bytes of the activation scratch and the router's host buffers.
+  [[nodiscard]] size_t scratch_bytes() const noexcept {
+    return scratch_->n_bytes() + route_ids_.capacity() * sizeof(uint16_t) +
+           (route_weights_.capacity() + route_entropy_.capacity() + route_full_.capacity()) *
+               sizeof(float);
+  }
 
  private:
   struct Scratch;

@@ -2,11 +2,15 @@
 // forward pass.
 #include "expertscope/context.h"
 
+#include <algorithm>
+#include <array>
+#include <chrono>
 #include <thread>
 
 #include "backend/backend.h"
 #include "expertscope/error.h"
 #include "model/forward.h"
+#include "timed_backend.h"
 
 namespace es {
 
@@ -14,6 +18,7 @@ struct Context::Impl {
   std::shared_ptr<const Model> model;
   ContextParams params;
   std::unique_ptr<backend::Backend> backend;
+  std::unique_ptr<runtime::TimedBackend> timed;  ///< Wraps `backend`; the forward pass's.
   std::unique_ptr<model::Forward> forward;
   uint32_t n_past = 0;
   std::vector<float> logits;
@@ -22,6 +27,46 @@ struct Context::Impl {
   RoutingBatch chunk_routing;
   std::vector<float> chunk_logits;
   std::vector<int32_t> positions;
+
+  // Statistics (EngineStats), updated by decode() without allocating.
+  std::array<DecodeStep, EngineStats::history_capacity> history{};  ///< A ring.
+  size_t history_next = 0;                                          ///< Where the next step goes.
+  size_t history_size = 0;
+  uint64_t n_prompt_tokens = 0;
+  uint64_t n_generated_tokens = 0;
+  PassProfile last_pass;
+  std::vector<uint64_t> expert_hits;  ///< [moe layer][expert]
+  uint64_t n_routed_tokens = 0;
+  uint64_t weights_bytes = 0;
+
+  /// Adds the experts a chunk's tokens went to to the hit counters.
+  void count_hits(const RoutingBatch& r) {
+    const size_t n_moe = r.n_moe_layers();
+    const uint32_t n_expert = r.n_expert;
+    if (n_moe == 0 || expert_hits.size() < n_moe * n_expert) return;
+    for (uint32_t t = 0; t < r.n_tokens; ++t) {
+      for (uint32_t m = 0; m < n_moe; ++m) {
+        uint64_t* row = expert_hits.data() + static_cast<size_t>(m) * n_expert;
+        for (uint32_t k = 0; k < r.top_k; ++k) {
+          const uint16_t e = r.experts[r.at(t, m, k)];
+          if (e < n_expert) ++row[e];
+        }
+      }
+    }
+    n_routed_tokens += r.n_tokens;
+  }
+
+  /// Records a finished decode() call in the history and the last-pass profile.
+  void record_step(uint32_t n_tokens, double wall_ms, double pass_ms) {
+    const StepKind kind = n_tokens > 1 ? StepKind::prompt : StepKind::generation;
+    history[history_next] = DecodeStep{n_tokens, wall_ms, kind};
+    history_next = (history_next + 1) % history.size();
+    history_size = std::min(history_size + 1, history.size());
+    (kind == StepKind::prompt ? n_prompt_tokens : n_generated_tokens) += n_tokens;
+    last_pass.n_tokens = n_tokens;
+    last_pass.wall_ms = pass_ms;
+    last_pass.ops = timed->ops();
+  }
 };
 
 namespace {
@@ -46,6 +91,12 @@ void append_routing(RoutingBatch& all, const RoutingBatch& chunk) {
   all.full_probs.insert(all.full_probs.end(), chunk.full_probs.begin(), chunk.full_probs.end());
 }
 
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
 }  // namespace
 
 Context::Context(std::shared_ptr<const Model> model, const ContextParams& params)
@@ -59,9 +110,14 @@ Context::Context(std::shared_ptr<const Model> model, const ContextParams& params
     impl_->params.n_threads = std::max(1u, std::thread::hardware_concurrency());
   }
   impl_->backend = make_backend(impl_->params);
-  impl_->forward = std::make_unique<model::Forward>(*impl_->model, *impl_->backend, params.n_ctx,
+  impl_->timed = std::make_unique<runtime::TimedBackend>(*impl_->backend);
+  impl_->forward = std::make_unique<model::Forward>(*impl_->model, *impl_->timed, params.n_ctx,
                                                     std::min(params.n_batch, params.n_ctx),
                                                     params.kv_f16, params.full_router_layer);
+  const HParams& hp = impl_->model->hparams();
+  impl_->expert_hits.assign(impl_->model->moe_layers().size() * size_t{hp.n_expert}, 0);
+  for (const gguf::TensorInfo& t : impl_->model->file().tensors())
+    impl_->weights_bytes += t.n_bytes;
 }
 
 Context::~Context() = default;
@@ -84,26 +140,39 @@ bool Context::decode(std::span<const int32_t> tokens, LogitsRows rows,
                     " tokens do not fit in the context: " + std::to_string(s.n_past) + " of " +
                     std::to_string(s.params.n_ctx) + " positions are used");
   }
+  const Clock::time_point t0 = Clock::now();
   const bool all = rows == LogitsRows::all;
   s.logits.clear();
   s.n_logit_rows = 0;
   // Keep every buffer's capacity: steady-state decoding allocates nothing.
   s.routing.n_tokens = 0;
   const uint32_t n_batch = s.forward->n_batch();
+  s.timed->reset_ops();
+  double pass_ms = 0.0;
+  uint32_t n_done = 0;
   for (size_t start = 0; start < tokens.size(); start += n_batch) {
-    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return false;
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+      if (n_done > 0) s.record_step(n_done, ms_since(t0), pass_ms);
+      return false;
+    }
     const size_t n = std::min<size_t>(n_batch, tokens.size() - start);
     s.positions.resize(n);
     for (size_t i = 0; i < n; ++i) s.positions[i] = static_cast<int32_t>(s.n_past + i);
     const bool last_chunk = start + n == tokens.size();
+    const Clock::time_point p0 = Clock::now();
+    s.timed->begin_pass();
     s.forward->run(tokens.subspan(start, n), s.positions, all, s.chunk_logits, s.chunk_routing);
+    pass_ms += ms_since(p0);
+    s.count_hits(s.chunk_routing);
     append_routing(s.routing, s.chunk_routing);
     if (all || last_chunk) {
       s.logits.insert(s.logits.end(), s.chunk_logits.begin(), s.chunk_logits.end());
       s.n_logit_rows += static_cast<uint32_t>(s.chunk_logits.size() / hp.n_vocab);
     }
     s.n_past += static_cast<uint32_t>(n);
+    n_done += static_cast<uint32_t>(n);
   }
+  s.record_step(n_done, ms_since(t0), pass_ms);
   return true;
 }
 
@@ -130,6 +199,50 @@ uint32_t Context::n_threads() const noexcept {
 }
 const Model& Context::model() const noexcept {
   return *impl_->model;
+}
+
+EngineStats Context::stats() const {
+  const Impl& s = *impl_;
+  EngineStats st;
+  st.backend = std::string(s.backend->name());
+  st.n_threads = s.params.n_threads;
+  st.history.reserve(s.history_size);
+  const size_t first = (s.history_next + s.history.size() - s.history_size) % s.history.size();
+  for (size_t i = 0; i < s.history_size; ++i) {
+    st.history.push_back(s.history[(first + i) % s.history.size()]);
+  }
+  st.n_prompt_tokens = s.n_prompt_tokens;
+  st.n_generated_tokens = s.n_generated_tokens;
+  st.last_pass = s.last_pass;
+  st.memory.weights_bytes = s.weights_bytes;
+  st.memory.kv_cache_bytes = s.forward->kv_bytes();
+  st.memory.scratch_bytes = s.forward->scratch_bytes();
+  const auto vec_bytes = [](const auto& v) { return v.capacity() * sizeof(v[0]); };
+  st.memory.output_bytes = vec_bytes(s.logits) + vec_bytes(s.chunk_logits) +
+                           vec_bytes(s.positions) + vec_bytes(s.expert_hits);
+  for (const RoutingBatch* r : {&s.routing, &s.chunk_routing}) {
+    st.memory.output_bytes += vec_bytes(r->experts) + vec_bytes(r->weights) +
+                              vec_bytes(r->entropy) + vec_bytes(r->full_probs);
+  }
+  st.n_past = s.n_past;
+  st.n_ctx = s.params.n_ctx;
+  st.n_expert = s.model->hparams().n_expert;
+  st.top_k = s.model->hparams().n_expert_used;
+  st.moe_layers = s.model->moe_layers();
+  st.expert_hits = s.expert_hits;
+  st.n_routed_tokens = s.n_routed_tokens;
+  return st;
+}
+
+void Context::reset_stats() noexcept {
+  Impl& s = *impl_;
+  s.history_next = 0;
+  s.history_size = 0;
+  s.n_prompt_tokens = 0;
+  s.n_generated_tokens = 0;
+  s.last_pass = PassProfile{};
+  std::fill(s.expert_hits.begin(), s.expert_hits.end(), 0);
+  s.n_routed_tokens = 0;
 }
 
 void Context::truncate(uint32_t n) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "expertscope/engine_stats.h"
 #include "expertscope/model.h"
 #include "expertscope/routing.h"
 
@@ -52,9 +53,16 @@ class Context {
   [[nodiscard]] uint32_t n_ctx() const noexcept;
   /// CPU threads the backend uses (ContextParams::n_threads with 0 resolved).
   [[nodiscard]] uint32_t n_threads() const noexcept;
-  /// Forgets positions >= n (n <= n_past()).
+  /// Forgets positions >= n (n <= n_past()). The statistics are kept (reset_stats()).
   void truncate(uint32_t n);
   [[nodiscard]] const Model& model() const noexcept;
+
+  /// A snapshot of the statistics: decode history, op times of the last decode, memory by
+  /// kind, KV fill and expert hits since creation or the last reset_stats(). Engine
+  /// thread; copies (allocates), so call it between decodes, not inside a hot loop.
+  [[nodiscard]] EngineStats stats() const;
+  /// Clears the decode history, the op times and the expert hits (a new conversation).
+  void reset_stats() noexcept;
 
  private:
   struct Impl;
