@@ -22,8 +22,11 @@
 #include <optional>
 #include <thread>
 
+#include "expertscope/chat_session.h"
 #include "expertscope/gguf.h"
+#include "expertscope/model.h"
 #include "expertscope/model_info.h"
+#include "expertscope/store.h"
 
 namespace es::ui {
 
@@ -34,6 +37,14 @@ struct EngineState {
   std::optional<gguf::File> file;
   /// What summarize() reported for `file` (valid when `file` is set).
   std::optional<ModelSummary> summary;
+  /// The same file loaded for running (null when it cannot run: `model_error` says why).
+  std::shared_ptr<const Model> model;
+  std::string model_error;
+  /// The session store (opened by the chat controller).
+  std::optional<Store> store;
+  /// Chat turns of `model` recorded in `store` (made at the first turn, dropped when the
+  /// model or the store changes).
+  std::unique_ptr<ChatRunner> runner;
 };
 
 /// Owns the engine thread and its command queue. Lives on the UI thread; its methods

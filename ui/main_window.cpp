@@ -1,11 +1,15 @@
 #include "main_window.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QCryptographicHash>
 #include <QDir>
+#include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
@@ -16,12 +20,22 @@
 #include <QProgressBar>
 #include <QScreen>
 #include <QSettings>
+#include <QSplitter>
 #include <QStatusBar>
+#include <QStyle>
+#include <QStyleFactory>
+#include <QVBoxLayout>
 
 #include "app_icon.h"
+#include "chat_controller.h"
+#include "composer.h"
+#include "conversation_view.h"
 #include "engine_controller.h"
+#include "expertscope/store.h"
 #include "model_loader.h"
 #include "model_panel.h"
+#include "sampling_panel.h"
+#include "sessions_sidebar.h"
 
 namespace es::ui {
 
@@ -30,6 +44,7 @@ namespace {
 constexpr int kStatusTimeoutMs = 8000;
 const QString kGeometryKey = QStringLiteral("window/geometry");
 const QString kStateKey = QStringLiteral("window/state");
+const QString kThemeKey = QStringLiteral("ui/theme");
 
 bool is_model_file(const QString& path) {
   return path.endsWith(QLatin1String(".gguf"), Qt::CaseInsensitive) && !QFileInfo(path).isDir();
@@ -49,10 +64,12 @@ MainWindow::MainWindow(Options options, QWidget* parent)
 
   engine_ = new EngineController(this);
   loader_ = new ModelLoader(engine_, this);
+  chat_ = new ChatController(engine_, this);
   panel_ = new ModelPanel(this);
-  setCentralWidget(panel_);
 
   createActions();
+  createChat();
+  createDocks();
   createMenus();
   createStatusBar();
 
@@ -64,6 +81,13 @@ MainWindow::MainWindow(Options options, QWidget* parent)
   connect(loader_, &ModelLoader::phaseChanged, this, &MainWindow::ui_onPhase);
 
   restoreWindowState();
+  if (options_.use_settings)
+    setTheme(QSettings().value(kThemeKey, QStringLiteral("system")).toString());
+
+  store_path_ = options_.store_path.isEmpty()
+                    ? QString::fromStdString(default_database_path().string())
+                    : options_.store_path;
+  chat_->openStore(store_path_);
 }
 
 MainWindow::~MainWindow() {
@@ -84,6 +108,16 @@ void MainWindow::createActions() {
   close_action_->setEnabled(false);
   connect(close_action_, &QAction::triggered, this, &MainWindow::closeModel);
 
+  new_session_action_ = new QAction(tr("&New Session"), this);
+  new_session_action_->setShortcut(QKeySequence::New);
+  connect(new_session_action_, &QAction::triggered, this, [this] { chat_->newSession(); });
+
+  export_action_ = new QAction(tr("&Export Session…"), this);
+  export_action_->setShortcut(QKeySequence(tr("Ctrl+E")));
+  export_action_->setEnabled(false);
+  connect(export_action_, &QAction::triggered, this,
+          [this] { exportSessionDialog(chat_->currentSession()); });
+
   clear_recent_action_ = new QAction(tr("Clear Recent Models"), this);
   connect(clear_recent_action_, &QAction::triggered, this, [this] {
     recent_.clear();
@@ -98,6 +132,9 @@ void MainWindow::createActions() {
 
 void MainWindow::createMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(new_session_action_);
+  file->addAction(export_action_);
+  file->addSeparator();
   file->addAction(open_action_);
   recent_menu_ = file->addMenu(tr("Open &Recent"));
   recent_menu_->setObjectName(QStringLiteral("recentMenu"));
@@ -107,6 +144,25 @@ void MainWindow::createMenus() {
   file->addSeparator();
   file->addAction(quit_action_);
   rebuildRecentMenu();
+
+  view_menu_ = menuBar()->addMenu(tr("&View"));
+  for (QDockWidget* dock : findChildren<QDockWidget*>())
+    view_menu_->addAction(dock->toggleViewAction());
+  view_menu_->addSeparator();
+  QMenu* theme = view_menu_->addMenu(tr("&Theme"));
+  auto* themes = new QActionGroup(this);
+  const QString current = options_.use_settings
+                              ? QSettings().value(kThemeKey, QStringLiteral("system")).toString()
+                              : QStringLiteral("system");
+  for (const auto& [key, label] : {std::pair{QStringLiteral("system"), tr("Follow the System")},
+                                   std::pair{QStringLiteral("light"), tr("Light")},
+                                   std::pair{QStringLiteral("dark"), tr("Dark")}}) {
+    QAction* a = theme->addAction(label);
+    a->setCheckable(true);
+    a->setChecked(key == current);
+    themes->addAction(a);
+    connect(a, &QAction::triggered, this, [this, key = key] { setTheme(key); });
+  }
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   QAction* about = help->addAction(tr("&About Expertscope"));
@@ -201,6 +257,16 @@ void MainWindow::closeModel() {
 
 void MainWindow::ui_onOpened(const ModelSnapshotPtr& snapshot) {
   panel_->showModel(snapshot);
+  sampling_->setModelKey(QString::fromLatin1(
+      QCryptographicHash::hash(snapshot->path.toUtf8(), QCryptographicHash::Sha256)
+          .toHex()
+          .left(16)));
+  composer_->setAcceptsImages(false, tr("%1 has no vision projector, so it cannot see images")
+                                         .arg(QFileInfo(snapshot->path).fileName()));
+  if (!snapshot->run_error.isEmpty()) {
+    showProblem(tr("%1 can be inspected but not run: %2")
+                    .arg(QFileInfo(snapshot->path).fileName(), snapshot->run_error));
+  }
   recent_.add(snapshot->path);
   rebuildRecentMenu();
   close_action_->setEnabled(true);
@@ -218,7 +284,8 @@ void MainWindow::ui_onOpenFailed(const QString& path, const QString& message) {
     details += tr("\n\n%1 is still open.").arg(QFileInfo(loader_->current()->path).fileName());
   }
   panel_->showError(tr("Could not open %1").arg(file_name), details);
-  statusBar()->showMessage(tr("Could not open %1").arg(file_name), kStatusTimeoutMs);
+  if (auto* dock = findChild<QDockWidget*>(QStringLiteral("modelDock"))) dock->raise();
+  showProblem(tr("Could not open %1: %2").arg(file_name, message));
   emit modelOpenFailed(path, message);
 }
 
@@ -239,47 +306,234 @@ void MainWindow::ui_onPhase(OpenPhase phase, const QString& path) {
   phase_label_->setText(tr("%1: %2…").arg(QFileInfo(path).fileName(), open_phase_text(phase)));
 }
 
-QString MainWindow::modelPathFromMime(const QMimeData* mime, QString* rejected) {
+QString MainWindow::modelPathFromMime(const QMimeData* mime, QStringList* others) {
   if (!mime || !mime->hasUrls()) return QString();
+  QString model;
   for (const QUrl& url : mime->urls()) {
     const QString path = url.toLocalFile();
-    if (!path.isEmpty() && is_model_file(path)) return path;
-    if (rejected && rejected->isEmpty()) {
-      *rejected = path.isEmpty() ? url.toDisplayString() : QFileInfo(path).fileName();
+    if (!path.isEmpty() && is_model_file(path) && model.isEmpty()) {
+      model = path;
+    } else if (others && !path.isEmpty()) {
+      *others << path;  // a local file to attach (remote URLs are not fetched)
     }
   }
-  return QString();
+  return model;
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
-  QString rejected;
-  const QString path = modelPathFromMime(event->mimeData(), &rejected);
+  QStringList others;
+  const QString path = modelPathFromMime(event->mimeData(), &others);
   if (!path.isEmpty()) {
     event->acceptProposedAction();
     statusBar()->showMessage(tr("Drop to open %1").arg(QFileInfo(path).fileName()),
                              kStatusTimeoutMs);
     return;
   }
-  if (!rejected.isEmpty()) {
+  if (!others.isEmpty()) {
+    event->acceptProposedAction();
     statusBar()->showMessage(
-        tr("%1 is not a GGUF model: only .gguf files can be opened").arg(rejected),
+        tr("Drop to attach %n file(s)", nullptr, static_cast<int>(others.size())),
         kStatusTimeoutMs);
+    return;
   }
   event->ignore();
 }
 
 void MainWindow::dropEvent(QDropEvent* event) {
-  QString rejected;
-  const QString path = modelPathFromMime(event->mimeData(), &rejected);
-  if (path.isEmpty()) {
-    statusBar()->showMessage(tr("%1 is not a GGUF model: only .gguf files can be opened")
-                                 .arg(rejected.isEmpty() ? tr("That") : rejected),
-                             kStatusTimeoutMs);
+  QStringList others;
+  const QString path = modelPathFromMime(event->mimeData(), &others);
+  if (path.isEmpty() && others.isEmpty()) {
     event->ignore();
     return;
   }
   event->acceptProposedAction();
-  openModel(path);
+  if (!path.isEmpty()) openModel(path);
+  attachFiles(others);
+}
+
+void MainWindow::attachFiles(const QStringList& paths) {
+  for (const QString& p : paths) {
+    QString error;
+    if (composer_->addFile(p, &error)) {
+      statusBar()->showMessage(tr("Attached %1").arg(QFileInfo(p).fileName()), kStatusTimeoutMs);
+    } else {
+      showProblem(error);
+    }
+  }
+}
+
+void MainWindow::showProblem(const QString& message) {
+  statusBar()->showMessage(message, 2 * kStatusTimeoutMs);
+  emit problemShown(message);
+}
+
+void MainWindow::createChat() {
+  sidebar_ = new SessionsSidebar(this);
+  conversation_ = new ConversationView(this);
+  composer_ = new Composer(this);
+  composer_->setAcceptsImages(false, tr("no model is open"));
+  auto* right = new QWidget(this);
+  auto* column = new QVBoxLayout(right);
+  column->setContentsMargins(0, 0, 0, 0);
+  column->setSpacing(0);
+  column->addWidget(conversation_, 1);
+  column->addWidget(composer_);
+  auto* split = new QSplitter(Qt::Horizontal, this);
+  split->setObjectName(QStringLiteral("chatSplitter"));
+  split->addWidget(sidebar_);
+  split->addWidget(right);
+  split->setStretchFactor(1, 1);
+  split->setSizes({240, 800});
+  setCentralWidget(split);
+
+  connect(composer_, &Composer::sendRequested, this, &MainWindow::sendMessage);
+  connect(composer_, &Composer::stopRequested, chat_, &ChatController::stop);
+  connect(composer_, &Composer::attachmentRejected, this, &MainWindow::showProblem);
+  connect(chat_, &ChatController::busyChanged, composer_, &Composer::setBusy);
+  connect(chat_, &ChatController::tokenArrived, conversation_, &ConversationView::appendToken);
+  connect(chat_, &ChatController::sessionLoaded, this, [this](const SessionPtr& s) {
+    conversation_->setSession(s);
+    sidebar_->setCurrent(s ? s->id : 0);
+    export_action_->setEnabled(s && s->id != 0);
+    if (s && s->id != 0)
+      setWindowTitle(tr("%1 — Expertscope").arg(QString::fromStdString(s->title)));
+  });
+  connect(chat_, &ChatController::sessionsChanged, sidebar_, &SessionsSidebar::setSessions);
+  connect(chat_, &ChatController::searchResults, sidebar_, &SessionsSidebar::setSearchResults);
+  connect(chat_, &ChatController::turnFailed, this, [this](const QString& message) {
+    conversation_->failTurn(message);
+    showProblem(message);
+  });
+  connect(chat_, &ChatController::turnFinished, this, [this](const TurnStats& t) {
+    statusBar()->showMessage(
+        tr("%n token(s) in %1 s · first token after %2 ms", nullptr, static_cast<int>(t.n_tokens))
+            .arg(t.generate_ms / 1000.0, 0, 'f', 1)
+            .arg(t.first_token_ms, 0, 'f', 0),
+        kStatusTimeoutMs);
+  });
+  connect(chat_, &ChatController::storeError, this, &MainWindow::showProblem);
+  connect(
+      chat_, &ChatController::storeFailed, this,
+      [this](const QString& path, const QString& message) {
+        showProblem(message);
+        if (!options_.use_settings) return;  // scripted runs never ask
+        if (QMessageBox::warning(this, tr("Session database"),
+                                 tr("%1\n\nMove the damaged file aside and start a new, empty "
+                                    "database? Nothing is deleted.")
+                                     .arg(message),
+                                 QMessageBox::Yes | QMessageBox::No) == QMessageBox::Yes) {
+          try {
+            const auto moved = Store::move_aside(QFile::encodeName(path).toStdString());
+            statusBar()->showMessage(tr("Moved to %1").arg(QString::fromStdString(moved.string())));
+            chat_->openStore(path);
+          } catch (const std::exception& e) {
+            showProblem(QString::fromUtf8(e.what()));
+          }
+        }
+      });
+  connect(chat_, &ChatController::exportFinished, this,
+          [this](const QString& path, const QString& error) {
+            if (error.isEmpty()) {
+              statusBar()->showMessage(tr("Exported %1").arg(QFileInfo(path).fileName()),
+                                       kStatusTimeoutMs);
+            } else {
+              showProblem(error);
+            }
+          });
+  connect(sidebar_, &SessionsSidebar::newRequested, chat_, &ChatController::newSession);
+  connect(sidebar_, &SessionsSidebar::sessionActivated, this, [this](int64_t id) {
+    if (chat_->busy()) {
+      if (!options_.use_settings ||
+          QMessageBox::question(this, tr("Stop the answer?"),
+                                tr("An answer is being generated. Stop it and switch sessions?")) ==
+              QMessageBox::Yes) {
+        chat_->stop();
+      } else {
+        return;
+      }
+    }
+    chat_->loadSession(id);
+  });
+  connect(sidebar_, &SessionsSidebar::renameRequested, chat_, &ChatController::renameSession);
+  connect(sidebar_, &SessionsSidebar::duplicateRequested, chat_, &ChatController::duplicateSession);
+  connect(sidebar_, &SessionsSidebar::deleteRequested, chat_, &ChatController::deleteSession);
+  connect(sidebar_, &SessionsSidebar::exportRequested, this, &MainWindow::exportSessionDialog);
+  connect(sidebar_, &SessionsSidebar::searchRequested, chat_, &ChatController::search);
+}
+
+void MainWindow::createDocks() {
+  auto* model_dock = new QDockWidget(tr("Model"), this);
+  model_dock->setObjectName(QStringLiteral("modelDock"));
+  model_dock->setWidget(panel_);
+  addDockWidget(Qt::RightDockWidgetArea, model_dock);
+  sampling_ = new SamplingPanel(options_.use_settings, this);
+  auto* sampling_dock = new QDockWidget(tr("Sampling"), this);
+  sampling_dock->setObjectName(QStringLiteral("samplingDock"));
+  sampling_dock->setWidget(sampling_);
+  addDockWidget(Qt::RightDockWidgetArea, sampling_dock);
+  tabifyDockWidget(model_dock, sampling_dock);
+  model_dock->raise();
+  resizeDocks({model_dock}, {420}, Qt::Horizontal);
+}
+
+void MainWindow::sendMessage() {
+  const QString text = composer_->text().trimmed();
+  if (text.isEmpty() && composer_->attachments().empty()) return;
+  if (chat_->busy()) return;
+  Message user;
+  user.role = "user";
+  user.content = text.toStdString();
+  user.attachments = composer_->attachments();
+  conversation_->beginTurn(user);
+  chat_->send(user, sampling_->params(), sampling_->settingsJson());
+  composer_->clear();
+}
+
+void MainWindow::exportSessionDialog(int64_t id) {
+  if (id == 0) return;
+  QString selected;
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Export Session"), QDir::homePath(),
+      tr("HTML page (*.html);;Markdown (*.md);;JSON (*.json);;PDF (*.pdf);;Routing CSV "
+         "(*.csv);;Routing NumPy (*.npy)"),
+      &selected);
+  if (path.isEmpty()) return;
+  const auto format = transcript::parse_format(QFileInfo(path).suffix().toLower().toStdString());
+  if (!format) {
+    showProblem(tr("%1: give the file one of the extensions .html .md .json .pdf .csv .npy")
+                    .arg(QFileInfo(path).fileName()));
+    return;
+  }
+  statusBar()->showMessage(tr("Exporting %1…").arg(QFileInfo(path).fileName()));
+  chat_->exportSession(id, *format, path);
+}
+
+void MainWindow::setTheme(const QString& theme) {
+  if (options_.use_settings) QSettings().setValue(kThemeKey, theme);
+  static const QPalette system_palette = QApplication::palette();
+  if (theme == QLatin1String("dark")) {
+    QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+    QPalette p;
+    p.setColor(QPalette::Window, QColor(0x20, 0x22, 0x26));
+    p.setColor(QPalette::WindowText, QColor(0xe6, 0xe6, 0xe6));
+    p.setColor(QPalette::Base, QColor(0x17, 0x19, 0x1c));
+    p.setColor(QPalette::AlternateBase, QColor(0x26, 0x29, 0x2e));
+    p.setColor(QPalette::Text, QColor(0xe6, 0xe6, 0xe6));
+    p.setColor(QPalette::Button, QColor(0x2b, 0x2e, 0x33));
+    p.setColor(QPalette::ButtonText, QColor(0xe6, 0xe6, 0xe6));
+    p.setColor(QPalette::Highlight, QColor(0x3d, 0x7e, 0xdb));
+    p.setColor(QPalette::HighlightedText, Qt::white);
+    p.setColor(QPalette::ToolTipBase, QColor(0x2b, 0x2e, 0x33));
+    p.setColor(QPalette::ToolTipText, QColor(0xe6, 0xe6, 0xe6));
+    p.setColor(QPalette::PlaceholderText, QColor(0x8a, 0x8f, 0x98));
+    p.setColor(QPalette::Link, QColor(0x6c, 0xa8, 0xff));
+    QApplication::setPalette(p);
+  } else if (theme == QLatin1String("light")) {
+    QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+    QApplication::setPalette(QApplication::style()->standardPalette());
+  } else {
+    QApplication::setPalette(system_palette);
+  }
 }
 
 void MainWindow::showAbout() {

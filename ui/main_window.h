@@ -2,9 +2,10 @@
 // drag and drop of .gguf files, the recent-models list, and the engine controller that
 // every engine request goes through (DESIGN.md seam 2).
 //
-// The central area holds the Model panel for now; the workbench's chat goes there later,
-// with the Model panel, Routing Inspector, Sampling and Engine Inspector as docks (dock
-// nesting and tabbing are enabled, and saveState() already persists their layout).
+// The central area is the chat: the sessions sidebar beside the conversation and the
+// composer. The Model panel, Sampling, the Routing Inspector and the Engine Inspector are
+// docks (nested and tabbed; saveState() persists their layout). Sessions live in the
+// store the ChatController opens on the engine thread.
 #pragma once
 
 #include <QMainWindow>
@@ -21,9 +22,14 @@ class QProgressBar;
 
 namespace es::ui {
 
+class ChatController;
+class Composer;
+class ConversationView;
 class EngineController;
 class ModelLoader;
 class ModelPanel;
+class SamplingPanel;
+class SessionsSidebar;
 enum class OpenPhase : int;
 
 /// The main window (see the file comment).
@@ -36,6 +42,8 @@ class MainWindow : public QMainWindow {
     /// Restore and save geometry, dock layout and recent models in QSettings. Off for
     /// screenshot runs, which must neither depend on nor change the user's settings.
     bool use_settings = true;
+    /// The session database; empty: default_database_path().
+    QString store_path;
   };
 
   explicit MainWindow(Options options, QWidget* parent = nullptr);
@@ -55,6 +63,14 @@ class MainWindow : public QMainWindow {
   [[nodiscard]] QMenu* recentMenu() const { return recent_menu_; }
   /// The status bar's busy indicator (visible while a model request runs).
   [[nodiscard]] QProgressBar* busyIndicator() const { return busy_bar_; }
+  /// Sessions and chat turns.
+  [[nodiscard]] ChatController* chat() const { return chat_; }
+  [[nodiscard]] Composer* composer() const { return composer_; }
+  [[nodiscard]] ConversationView* conversation() const { return conversation_; }
+  [[nodiscard]] SessionsSidebar* sessions() const { return sidebar_; }
+  [[nodiscard]] SamplingPanel* sampling() const { return sampling_; }
+  /// The path of the session database in use.
+  [[nodiscard]] QString storePath() const { return store_path_; }
 
  public slots:
   /// Opens the model at `path` on the engine thread (File → Open Model…, Open Recent,
@@ -64,12 +80,23 @@ class MainWindow : public QMainWindow {
   void openModelDialog();
   /// Closes the open model.
   void closeModel();
+  /// Sends what the composer holds to the current session.
+  void sendMessage();
+  /// Attaches files to the composer (drops, pastes); unusable ones are reported.
+  void attachFiles(const QStringList& paths);
+  /// Exports session `id` (asks for the file and format).
+  void exportSessionDialog(int64_t id);
+  /// "system", "light" or "dark".
+  void setTheme(const QString& theme);
 
  signals:
   /// The model at `path` is open and shown.
   void modelOpened(const QString& path);
   /// Opening `path` failed; `message` is shown in the window.
   void modelOpenFailed(const QString& path, const QString& message);
+  /// A message shown to the user as a problem (status bar and, where it belongs, the
+  /// conversation): for tests and scripts.
+  void problemShown(const QString& message);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -80,6 +107,9 @@ class MainWindow : public QMainWindow {
   void createActions();
   void createMenus();
   void createStatusBar();
+  void createChat();
+  void createDocks();
+  void showProblem(const QString& message);
   void restoreWindowState();
   void saveWindowState() const;
   void rebuildRecentMenu();
@@ -91,16 +121,25 @@ class MainWindow : public QMainWindow {
   void ui_onBusyChanged(bool busy);
   void ui_onPhase(OpenPhase phase, const QString& path);
 
-  /// The first local .gguf file among `mime`'s URLs; otherwise empty, with the name of
-  /// the first thing that is not a model in `rejected` (if any).
-  [[nodiscard]] static QString modelPathFromMime(const QMimeData* mime, QString* rejected);
+  /// The first local .gguf file among `mime`'s URLs; otherwise empty, with the local
+  /// files that are not models in `others`.
+  [[nodiscard]] static QString modelPathFromMime(const QMimeData* mime, QStringList* others);
 
   Options options_;
   EngineController* engine_ = nullptr;
   ModelLoader* loader_ = nullptr;
   ModelPanel* panel_ = nullptr;
+  ChatController* chat_ = nullptr;
+  Composer* composer_ = nullptr;
+  ConversationView* conversation_ = nullptr;
+  SessionsSidebar* sidebar_ = nullptr;
+  SamplingPanel* sampling_ = nullptr;
+  QMenu* view_menu_ = nullptr;
+  QString store_path_;
   RecentModels recent_;
 
+  QAction* new_session_action_ = nullptr;
+  QAction* export_action_ = nullptr;
   QAction* open_action_ = nullptr;
   QAction* close_action_ = nullptr;
   QAction* clear_recent_action_ = nullptr;

@@ -47,6 +47,8 @@ QString open_phase_text(OpenPhase phase) {
       return ModelLoader::tr("Checking tensors");
     case OpenPhase::counting:
       return ModelLoader::tr("Counting parameters");
+    case OpenPhase::loading:
+      return ModelLoader::tr("Preparing to run");
     case OpenPhase::unset:
       break;
   }
@@ -88,10 +90,22 @@ void ModelLoader::rt_openModel(EngineState& state, const Request& request) {
     check_tensors(file, hp);
     phase(OpenPhase::counting);
     ModelSummary summary = summarize(file);
-    snapshot = std::make_shared<const ModelSnapshot>(make_snapshot(request.path, file, summary));
+    ModelSnapshot made = make_snapshot(request.path, file, summary);
+    phase(OpenPhase::loading);
+    std::shared_ptr<const Model> model;
+    try {
+      model = Model::load(QFile::encodeName(request.path).toStdString());
+    } catch (const Error& e) {
+      // The panel still shows what the file holds; chat says why it cannot run.
+      made.run_error = QString::fromUtf8(e.what());
+    }
+    snapshot = std::make_shared<const ModelSnapshot>(std::move(made));
     // Only now, with everything checked, does the new model replace the old one.
+    state.runner.reset();
     state.summary = std::move(summary);
     state.file = std::move(file);
+    state.model = std::move(model);
+    state.model_error = snapshot->run_error.toStdString();
   } catch (const std::bad_alloc&) {
     error = tr("%1: out of memory while reading the model").arg(request.path);
   } catch (const std::exception& e) {
@@ -107,6 +121,9 @@ void ModelLoader::rt_openModel(EngineState& state, const Request& request) {
 }
 
 void ModelLoader::rt_closeModel(EngineState& state, const Request& request) {
+  state.runner.reset();
+  state.model.reset();
+  state.model_error.clear();
   state.summary.reset();
   state.file.reset();  // Unmaps the file, here on the engine thread.
   request.send([id = request.id](ModelLoader& l) { l.ui_closed(id); });

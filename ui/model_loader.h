@@ -25,6 +25,7 @@ enum class OpenPhase : int {
   reading = 2,   ///< Reading the hyper-parameters.
   checking = 3,  ///< Checking the tensors against the architecture.
   counting = 4,  ///< Counting parameters and bytes.
+  loading = 5,   ///< Preparing the model to run.
 };
 
 /// "Mapping and validating", ... for the status bar.

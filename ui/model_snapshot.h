@@ -33,6 +33,8 @@ struct ModelSnapshot {
   uint64_t n_metadata = 0;  ///< Metadata entries in the file.
   ModelSummary summary;
   std::vector<TensorRow> tensors;  ///< In file order.
+  /// Empty when the engine can run the model; otherwise why not (the panel still shows it).
+  QString run_error;
 };
 
 /// Shared, immutable: the engine thread makes it, the UI thread reads it.

@@ -1,18 +1,21 @@
 #include "screenshot.h"
 
 #include <QCoreApplication>
+#include <QDockWidget>
 #include <QPixmap>
 #include <QTimer>
 #include <cstdio>
 
+#include "chat_controller.h"
+#include "composer.h"
 #include "main_window.h"
 
 namespace es::ui {
 
 namespace {
 
-/// Time for the last layout and paint after the model is shown.
-constexpr int kSettleMs = 300;
+/// Time for the last layout and paint before the picture.
+constexpr int kSettleMs = 400;
 
 void print_error(const QString& message) {
   std::fprintf(stderr, "error: %s\n", message.toLocal8Bit().constData());
@@ -20,43 +23,68 @@ void print_error(const QString& message) {
 
 }  // namespace
 
-ScreenshotRun::ScreenshotRun(MainWindow* window, QString model_path, QString out_path,
-                             int timeout_ms)
-    : QObject(window),
-      window_(window),
-      model_path_(std::move(model_path)),
-      out_path_(std::move(out_path)),
-      timeout_ms_(timeout_ms) {}
+ScreenshotRun::ScreenshotRun(MainWindow* window, AutomationOptions options)
+    : QObject(window), window_(window), options_(std::move(options)) {}
 
 void ScreenshotRun::start() {
-  if (model_path_.isEmpty()) {
+  QTimer::singleShot(options_.timeout_ms, this, [this] {
+    if (done_) return;
+    done_ = true;
+    print_error(tr("the run did not finish within %1 s").arg(options_.timeout_ms / 1000));
+    QCoreApplication::exit(1);
+  });
+  if (options_.model_path.isEmpty()) {
+    if (!options_.prompt.isEmpty()) {
+      ui_fail(tr("--prompt needs --model"));
+      return;
+    }
     QTimer::singleShot(kSettleMs, this, [this] { ui_capture(0); });
     return;
   }
-  connect(window_, &MainWindow::modelOpened, this,
-          [this] { QTimer::singleShot(kSettleMs, this, [this] { ui_capture(0); }); });
+  connect(window_, &MainWindow::modelOpened, this, &ScreenshotRun::ui_modelReady);
   connect(window_, &MainWindow::modelOpenFailed, this,
-          [this](const QString&, const QString& message) {
-            print_error(message);
-            QTimer::singleShot(kSettleMs, this, [this] { ui_capture(3); });
-          });
-  QTimer::singleShot(timeout_ms_, this, [this] {
-    if (done_) return;
-    done_ = true;
-    print_error(tr("%1: the engine did not finish opening it within %2 s")
-                    .arg(model_path_)
-                    .arg(timeout_ms_ / 1000));
-    QCoreApplication::exit(1);
+          [this](const QString&, const QString& message) { ui_fail(message); });
+  window_->openModel(options_.model_path);
+}
+
+void ScreenshotRun::ui_modelReady() {
+  if (options_.prompt.isEmpty() || sent_) {
+    QTimer::singleShot(kSettleMs, this, [this] { ui_capture(0); });
+    return;
+  }
+  sent_ = true;
+  for (const QString& f : options_.attach) {
+    QString error;
+    if (!window_->composer()->addFile(f, &error)) {
+      ui_fail(error);
+      return;
+    }
+  }
+  ChatController* chat = window_->chat();
+  connect(chat, &ChatController::turnFailed, this, &ScreenshotRun::ui_fail);
+  connect(chat, &ChatController::storeFailed, this,
+          [this](const QString&, const QString& message) { ui_fail(message); });
+  // The stored session arrives after the turn: the picture shows the finished answer.
+  connect(chat, &ChatController::sessionLoaded, this, [this, chat](const SessionPtr& s) {
+    if (done_ || chat->busy() || !s || s->messages.empty()) return;
+    QTimer::singleShot(kSettleMs, this, [this] { ui_capture(0); });
   });
-  window_->openModel(model_path_);
+  window_->composer()->editor()->setPlainText(options_.prompt);
+  window_->sendMessage();
+}
+
+void ScreenshotRun::ui_fail(const QString& message) {
+  if (done_) return;
+  print_error(message);
+  QTimer::singleShot(kSettleMs, this, [this] { ui_capture(3); });
 }
 
 void ScreenshotRun::ui_capture(int status) {
   if (done_) return;
   done_ = true;
   const QPixmap shot = window_->grab();
-  if (shot.isNull() || !shot.save(out_path_, "PNG")) {
-    print_error(tr("%1: could not write the screenshot").arg(out_path_));
+  if (shot.isNull() || !shot.save(options_.out_path, "PNG")) {
+    print_error(tr("%1: could not write the screenshot").arg(options_.out_path));
     QCoreApplication::exit(1);
     return;
   }

@@ -1,38 +1,50 @@
-// `expertscope [MODEL.gguf] --screenshot OUT.png`: open a model, wait for the engine,
-// save a picture of the whole window, quit. For docs, for looking at the GUI under
-// xvfb-run, and for scripts. (Issue 6 grows this into the full automation.)
+// Automation for tests, docs and scripts:
+//   expertscope --model M [--prompt S] [--attach F]... [--inspector VIEW] --screenshot OUT.png
+// opens the model, sends the prompt (with the attachments) and waits for the whole answer,
+// shows the Routing Inspector's VIEW, saves a picture of the whole window and quits.
 #pragma once
 
 #include <QObject>
 #include <QString>
+#include <QStringList>
 
 namespace es::ui {
 
 class MainWindow;
 
-/// Drives one screenshot run of `window`. Create it after the window is shown, then call
-/// start(); when done it calls QCoreApplication::exit() with the status: 0 when the model
-/// opened (or none was asked for) and the PNG was written, 3 when the model failed to
-/// open (the PNG, showing the error, is still written), 1 when the PNG could not be
-/// written or the engine did not answer within `timeout_ms`. Errors go to stderr as one
-/// `error: ` line.
+/// What one automated run does.
+struct AutomationOptions {
+  QString model_path;  ///< Empty: no model (a picture of the empty window).
+  QString prompt;      ///< Empty: no message is sent.
+  QStringList attach;  ///< Files attached to the prompt.
+  QString inspector;   ///< Routing Inspector view to show (empty: leave as is).
+  QString out_path;    ///< The PNG to write.
+  int timeout_ms = 600000;
+};
+
+/// Drives one automated run of `window`. Create it after the window is shown, then call
+/// start(); when done it calls QCoreApplication::exit() with the status: 0 when everything
+/// asked for worked and the PNG was written; 3 when the model failed to open, an
+/// attachment was refused or the answer failed (the PNG, showing the error, is still
+/// written); 1 when the PNG could not be written or the run took longer than the timeout.
+/// Errors go to stderr as one `error: ` line.
 class ScreenshotRun : public QObject {
   Q_OBJECT
 
  public:
-  ScreenshotRun(MainWindow* window, QString model_path, QString out_path, int timeout_ms = 120000);
+  ScreenshotRun(MainWindow* window, AutomationOptions options);
 
-  /// Starts opening the model (if any); the picture is taken once the engine answered.
   void start();
 
  private:
+  void ui_modelReady();
+  void ui_fail(const QString& message);
   void ui_capture(int status);
 
   MainWindow* window_;
-  QString model_path_;
-  QString out_path_;
-  int timeout_ms_;
+  AutomationOptions options_;
   bool done_ = false;
+  bool sent_ = false;
 };
 
 }  // namespace es::ui

@@ -2,6 +2,7 @@
 // main window, optionally open a model and take a screenshot (see ui/screenshot.h).
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QTemporaryDir>
 #include <cstdio>
 
 #include "app_icon.h"
@@ -31,8 +32,28 @@ int main(int argc, char** argv) {
       QStringLiteral("Open the model, save a PNG of the whole window to OUT.png and exit "
                      "(non-zero status on any error)."),
       QStringLiteral("OUT.png"));
+  const QCommandLineOption prompt_option(
+      QStringLiteral("prompt"), QStringLiteral("Send this message once the model is open."),
+      QStringLiteral("TEXT"));
+  const QCommandLineOption attach_option(QStringLiteral("attach"),
+                                         QStringLiteral("Attach a file to --prompt (repeatable)."),
+                                         QStringLiteral("FILE"));
+  const QCommandLineOption inspector_option(
+      QStringLiteral("inspector"),
+      QStringLiteral("Show this Routing Inspector view: tokens, heatmap, load, path, expert, "
+                     "coactivation or stats."),
+      QStringLiteral("VIEW"));
+  const QCommandLineOption db_option(
+      QStringLiteral("db"),
+      QStringLiteral("The session database (default: ~/.local/share/expertscope/sessions.db; "
+                     "a temporary one for --screenshot runs)."),
+      QStringLiteral("FILE"));
   parser.addOption(model_option);
   parser.addOption(screenshot_option);
+  parser.addOption(prompt_option);
+  parser.addOption(attach_option);
+  parser.addOption(inspector_option);
+  parser.addOption(db_option);
   parser.process(app);
 
   QString model = parser.value(model_option);
@@ -43,11 +64,34 @@ int main(int argc, char** argv) {
   }
   if (model.isEmpty() && !positional.isEmpty()) model = positional.front();
   const QString screenshot = parser.value(screenshot_option);
+  if (screenshot.isEmpty() && (parser.isSet(prompt_option) || parser.isSet(attach_option) ||
+                               parser.isSet(inspector_option))) {
+    std::fprintf(stderr, "error: --prompt, --attach and --inspector need --screenshot\n");
+    return 2;
+  }
+  static const QStringList views = {"tokens", "heatmap",      "load", "path",
+                                    "expert", "coactivation", "stats"};
+  if (parser.isSet(inspector_option) && !views.contains(parser.value(inspector_option))) {
+    std::fprintf(stderr, "error: --inspector: expected one of %s\n",
+                 views.join(QStringLiteral(", ")).toLocal8Bit().constData());
+    return 2;
+  }
 
-  es::ui::MainWindow window(es::ui::MainWindow::Options{.use_settings = screenshot.isEmpty()});
+  // A screenshot run neither reads nor changes the user's settings or sessions.
+  QTemporaryDir scratch;
+  QString db = parser.value(db_option);
+  if (db.isEmpty() && !screenshot.isEmpty()) db = scratch.filePath(QStringLiteral("sessions.db"));
+  es::ui::MainWindow window(
+      es::ui::MainWindow::Options{.use_settings = screenshot.isEmpty(), .store_path = db});
   window.show();
   if (!screenshot.isEmpty()) {
-    auto* run = new es::ui::ScreenshotRun(&window, model, screenshot);
+    es::ui::AutomationOptions run_options;
+    run_options.model_path = model;
+    run_options.prompt = parser.value(prompt_option);
+    run_options.attach = parser.values(attach_option);
+    run_options.inspector = parser.value(inspector_option);
+    run_options.out_path = screenshot;
+    auto* run = new es::ui::ScreenshotRun(&window, run_options);
     run->start();
   } else if (!model.isEmpty()) {
     window.openModel(model);

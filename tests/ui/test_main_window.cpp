@@ -17,6 +17,7 @@
 #include <QToolButton>
 #include <QtTest>
 
+#include "composer.h"
 #include "engine_controller.h"
 #include "error_banner.h"
 #include "expertscope/gguf.h"
@@ -115,6 +116,8 @@ void TestMainWindow::initTestCase() {
   QCoreApplication::setApplicationName(QStringLiteral("test_main_window"));
   QSettings::setDefaultFormat(QSettings::IniFormat);
   QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, dir_.filePath("settings"));
+  // Sessions likewise: the default database lives under XDG_DATA_HOME.
+  qputenv("XDG_DATA_HOME", dir_.filePath("data").toUtf8());
 
   deepseek_ = dir_.filePath("deepseek2-tiny.gguf");
   qwen_ = dir_.filePath("qwen3moe-tiny.gguf");
@@ -392,14 +395,33 @@ void TestMainWindow::droppingAGgufOpensIt() {
 void TestMainWindow::droppingOtherFilesIsRefused() {
   MainWindow window;
   window.show();
-  bool enter_accepted = true;
-  QVERIFY(!send_drop(window, {QUrl::fromLocalFile(dir_.filePath("notes.txt"))}, &enter_accepted));
-  QVERIFY(!enter_accepted);
+  QSignalSpy problems(&window, &MainWindow::problemShown);
+  // A text file is attached to the message being written, not opened as a model.
+  {
+    QFile notes(dir_.filePath("notes.txt"));
+    QVERIFY(notes.open(QIODevice::WriteOnly));
+    notes.write("Expert notes\n");
+  }
+  bool enter_accepted = false;
+  QVERIFY(send_drop(window, {QUrl::fromLocalFile(dir_.filePath("notes.txt"))}, &enter_accepted));
+  QVERIFY(enter_accepted);
   QVERIFY(!window.loader()->busy());
-  const QString message = window.statusBar()->currentMessage();
-  QVERIFY2(
-      message.contains(QStringLiteral("notes.txt")) && message.contains(QStringLiteral(".gguf")),
-      qPrintable(message));
+  QCOMPARE(window.composer()->attachments().size(), size_t{1});
+  QCOMPARE(window.composer()->attachments()[0].file_name, std::string("notes.txt"));
+  // A file the model cannot use is refused with a message that names it.
+  const QString binary = dir_.filePath("blob.bin");
+  {
+    QFile f(binary);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(QByteArray("\x00\x01\xff\xfe binary", 12));
+  }
+  QVERIFY(send_drop(window, {QUrl::fromLocalFile(binary)}, nullptr));
+  QCOMPARE(problems.count(), 1);
+  QVERIFY2(problems.at(0).at(0).toString().contains(QStringLiteral("blob.bin")),
+           qPrintable(problems.at(0).at(0).toString()));
+  QCOMPARE(window.composer()->attachments().size(), size_t{1});
+  QVERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("blob.bin")));
+  // Remote URLs are neither opened nor fetched.
   QVERIFY(!send_drop(window, {QUrl(QStringLiteral("https://example.com/model.gguf"))}, nullptr));
   QVERIFY(!window.loader()->busy());
 }

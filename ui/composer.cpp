@@ -1,0 +1,263 @@
+#include "composer.h"
+
+#include <QBuffer>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QImage>
+#include <QImageReader>
+#include <QKeyEvent>
+#include <QMimeData>
+#include <QMimeDatabase>
+#include <QPushButton>
+#include <QStringDecoder>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace es::ui {
+
+namespace {
+
+/// Text attachments larger than this are refused (they would not fit a context anyway).
+constexpr qint64 kMaxTextBytes = 4 << 20;
+constexpr qint64 kMaxImageBytes = 32 << 20;
+
+}  // namespace
+
+bool read_attachment_file(const QString& path, bool accept_images, const QString& images_why_not,
+                          Attachment* out, QString* error) {
+  const QFileInfo info(path);
+  const QString name = info.fileName();
+  if (!info.isFile()) {
+    *error = QObject::tr("%1: not a file").arg(path);
+    return false;
+  }
+  QFile file(path);
+  if (!file.open(QIODevice::ReadOnly)) {
+    *error = QObject::tr("%1: cannot be read (%2)").arg(path, file.errorString());
+    return false;
+  }
+  const QMimeType mime = QMimeDatabase().mimeTypeForFile(info);
+  const QByteArray format = QImageReader::imageFormat(&file);
+  if (!format.isEmpty() && QList<QByteArray>{"png", "jpeg", "gif", "webp"}.contains(format)) {
+    if (!accept_images) {
+      *error = QObject::tr("%1 is an image: %2").arg(name, images_why_not);
+      return false;
+    }
+    if (info.size() > kMaxImageBytes) {
+      *error = QObject::tr("%1 is larger than 32 MiB").arg(name);
+      return false;
+    }
+    out->kind = "image";
+    file.seek(0);
+    const QByteArray all = file.readAll();
+    out->data.assign(all.begin(), all.end());
+  } else {
+    if (info.size() > kMaxTextBytes) {
+      *error = QObject::tr("%1 is larger than 4 MiB; attach a smaller text file").arg(name);
+      return false;
+    }
+    QStringDecoder utf8(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
+    const QByteArray all = file.readAll();
+    (void)utf8.decode(all);
+    if (utf8.hasError() || all.contains('\0')) {
+      *error = QObject::tr(
+                   "%1 (%2) is not a UTF-8 text file; this model can read text files "
+                   "only")
+                   .arg(name, mime.comment());
+      return false;
+    }
+    out->kind = "text";
+    out->data.assign(all.begin(), all.end());
+  }
+  out->file_name = name.toStdString();
+  out->mime_type = (out->kind == "text" && !mime.name().startsWith(QLatin1String("text/")) &&
+                    mime.name() != QLatin1String("application/json"))
+                       ? "text/plain"
+                       : mime.name().toStdString();
+  out->size = out->data.size();
+  out->sha256.clear();
+  return true;
+}
+
+ComposerEdit::ComposerEdit(QWidget* parent) : QPlainTextEdit(parent) {
+  setObjectName(QStringLiteral("composerEdit"));
+  setPlaceholderText(tr("Ask the model…  (Enter sends, Shift+Enter for a new line)"));
+  setTabChangesFocus(true);
+}
+
+void ComposerEdit::keyPressEvent(QKeyEvent* event) {
+  if ((event->key() == Qt::Key_Return || event->key() == Qt::Key_Enter) &&
+      !(event->modifiers() & Qt::ShiftModifier)) {
+    emit submitRequested();
+    return;
+  }
+  if (event->key() == Qt::Key_Escape) {
+    emit escapePressed();
+    return;
+  }
+  QPlainTextEdit::keyPressEvent(event);
+}
+
+bool ComposerEdit::canInsertFromMimeData(const QMimeData* source) const {
+  return source->hasImage() || source->hasUrls() || QPlainTextEdit::canInsertFromMimeData(source);
+}
+
+void ComposerEdit::insertFromMimeData(const QMimeData* source) {
+  if (source->hasImage()) {
+    emit imagePasted(qvariant_cast<QImage>(source->imageData()));
+    return;
+  }
+  if (source->hasUrls()) {
+    QStringList files;
+    for (const QUrl& url : source->urls()) {
+      if (url.isLocalFile()) files << url.toLocalFile();
+    }
+    if (!files.isEmpty()) {
+      emit filesPasted(files);
+      return;
+    }
+  }
+  QPlainTextEdit::insertFromMimeData(source);
+}
+
+Composer::Composer(QWidget* parent) : QWidget(parent) {
+  setObjectName(QStringLiteral("composer"));
+  edit_ = new ComposerEdit(this);
+  edit_->setMinimumHeight(fontMetrics().height() * 3);
+  edit_->setMaximumHeight(fontMetrics().height() * 6);
+  edit_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Maximum);
+  attach_ = new QToolButton(this);
+  attach_->setObjectName(QStringLiteral("attachButton"));
+  attach_->setText(tr("Attach…"));
+  attach_->setToolTip(tr("Attach a text file (or drop files anywhere on the window)"));
+  send_ = new QPushButton(tr("Send"), this);
+  send_->setObjectName(QStringLiteral("sendButton"));
+  send_->setDefault(true);
+  chips_ = new QWidget(this);
+  chips_layout_ = new QHBoxLayout(chips_);
+  chips_layout_->setContentsMargins(0, 0, 0, 0);
+  chips_layout_->addStretch(1);
+  chips_->hide();
+
+  auto* buttons = new QVBoxLayout;
+  buttons->addWidget(send_);
+  buttons->addWidget(attach_);
+  buttons->addStretch(1);
+  auto* row = new QHBoxLayout;
+  row->addWidget(edit_, 1);
+  row->addLayout(buttons);
+  auto* column = new QVBoxLayout(this);
+  column->setContentsMargins(8, 4, 8, 8);
+  column->addWidget(chips_);
+  column->addLayout(row);
+
+  connect(send_, &QPushButton::clicked, this, &Composer::onButton);
+  connect(attach_, &QToolButton::clicked, this, &Composer::attachDialog);
+  connect(edit_, &ComposerEdit::submitRequested, this, [this] {
+    if (!busy_) emit sendRequested();
+  });
+  connect(edit_, &ComposerEdit::escapePressed, this, [this] {
+    if (busy_) emit stopRequested();
+  });
+  connect(edit_, &ComposerEdit::imagePasted, this, [this](const QImage& image) {
+    QString error;
+    if (!addImage(image, &error)) emit attachmentRejected(error);
+  });
+  connect(edit_, &ComposerEdit::filesPasted, this, [this](const QStringList& files) {
+    for (const QString& f : files) {
+      QString error;
+      if (!addFile(f, &error)) emit attachmentRejected(error);
+    }
+  });
+}
+
+QString Composer::text() const {
+  return edit_->toPlainText();
+}
+
+void Composer::clear() {
+  edit_->clear();
+  attachments_.clear();
+  rebuildChips();
+}
+
+void Composer::setAcceptsImages(bool accepts, const QString& why_not) {
+  accepts_images_ = accepts;
+  images_why_not_ = why_not;
+}
+
+bool Composer::addFile(const QString& path, QString* error) {
+  Attachment a;
+  if (!read_attachment_file(path, accepts_images_, images_why_not_, &a, error)) return false;
+  attachments_.push_back(std::move(a));
+  rebuildChips();
+  return true;
+}
+
+bool Composer::addImage(const QImage& image, QString* error) {
+  if (!accepts_images_) {
+    *error = tr("The pasted image cannot be used: %1").arg(images_why_not_);
+    return false;
+  }
+  QByteArray png;
+  QBuffer buffer(&png);
+  buffer.open(QIODevice::WriteOnly);
+  image.save(&buffer, "PNG");
+  Attachment a;
+  a.kind = "image";
+  a.file_name = "pasted-image.png";
+  a.mime_type = "image/png";
+  a.data.assign(png.begin(), png.end());
+  a.size = a.data.size();
+  attachments_.push_back(std::move(a));
+  rebuildChips();
+  return true;
+}
+
+void Composer::setBusy(bool busy) {
+  busy_ = busy;
+  send_->setText(busy ? tr("Stop") : tr("Send"));
+  send_->setToolTip(busy ? tr("Stop the answer (Esc)") : tr("Send (Enter)"));
+  attach_->setEnabled(!busy);
+}
+
+void Composer::onButton() {
+  if (busy_) {
+    emit stopRequested();
+  } else {
+    emit sendRequested();
+  }
+}
+
+void Composer::attachDialog() {
+  const QStringList files = QFileDialog::getOpenFileNames(this, tr("Attach Files"));
+  for (const QString& f : files) {
+    QString error;
+    if (!addFile(f, &error)) emit attachmentRejected(error);
+  }
+}
+
+void Composer::rebuildChips() {
+  while (chips_layout_->count() > 1) {
+    QLayoutItem* item = chips_layout_->takeAt(0);
+    delete item->widget();
+    delete item;
+  }
+  for (size_t i = 0; i < attachments_.size(); ++i) {
+    auto* chip = new QToolButton(chips_);
+    chip->setObjectName(QStringLiteral("attachmentChip"));
+    chip->setText(QStringLiteral("%1  ✕").arg(QString::fromStdString(attachments_[i].file_name)));
+    chip->setToolTip(tr("%1 · %2 bytes — click to remove")
+                         .arg(QString::fromStdString(attachments_[i].mime_type))
+                         .arg(attachments_[i].size));
+    connect(chip, &QToolButton::clicked, this, [this, i] {
+      if (i < attachments_.size()) attachments_.erase(attachments_.begin() + static_cast<long>(i));
+      rebuildChips();
+    });
+    chips_layout_->insertWidget(static_cast<int>(i), chip);
+  }
+  chips_->setVisible(!attachments_.empty());
+}
+
+}  // namespace es::ui

@@ -1,0 +1,256 @@
+#include "conversation_view.h"
+
+#include <QApplication>
+#include <QClipboard>
+#include <QDateTime>
+#include <QHBoxLayout>
+#include <QImage>
+#include <QLabel>
+#include <QPixmap>
+#include <QRegularExpression>
+#include <QScrollBar>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace es::ui {
+
+namespace {
+
+QString role_title(const std::string& role) {
+  if (role == "user") return ConversationView::tr("You");
+  if (role == "assistant") return ConversationView::tr("Model");
+  return ConversationView::tr("System");
+}
+
+/// The fenced code blocks of a Markdown text, in order.
+QStringList code_blocks(const QString& markdown) {
+  static const QRegularExpression fence(QStringLiteral("```[^\\n]*\\n(.*?)```"),
+                                        QRegularExpression::DotMatchesEverythingOption);
+  QStringList blocks;
+  auto it = fence.globalMatch(markdown);
+  while (it.hasNext()) blocks << it.next().captured(1);
+  return blocks;
+}
+
+QString when(int64_t ms) {
+  return ms == 0 ? QString()
+                 : QDateTime::fromMSecsSinceEpoch(ms).toString(QStringLiteral("yyyy-MM-dd HH:mm"));
+}
+
+}  // namespace
+
+QString answer_footer(const Message& m) {
+  if (m.role != "assistant") return QString();
+  QStringList parts;
+  parts << ConversationView::tr("%n token(s)", nullptr, static_cast<int>(m.n_tokens));
+  if (m.timings.generate_ms > 0 && m.n_tokens > 0) {
+    parts << ConversationView::tr("%1 tokens/s")
+                 .arg(1000.0 * m.n_tokens / m.timings.generate_ms, 0, 'f', 1);
+  }
+  if (m.timings.first_token_ms > 0) {
+    parts << ConversationView::tr("first token %1 ms").arg(m.timings.first_token_ms, 0, 'f', 0);
+  }
+  if (m.state != MessageState::complete) {
+    parts << QString::fromUtf8(message_state_name(m.state).data());
+  } else if (!m.stop_reason.empty()) {
+    parts << ConversationView::tr("stopped: %1").arg(QString::fromStdString(m.stop_reason));
+  }
+  return parts.join(QStringLiteral(" · "));
+}
+
+MessageCard::MessageCard(const Message& m, QWidget* parent) : QFrame(parent) {
+  setObjectName(m.role == "user" ? QStringLiteral("userCard") : QStringLiteral("answerCard"));
+  setFrameShape(QFrame::StyledPanel);
+  setAutoFillBackground(true);
+  QPalette pal = palette();
+  const QColor base = pal.color(QPalette::Base);
+  const QColor accent = m.role == "user" ? QColor(0x1f, 0x6f, 0xd1) : QColor(0x8a, 0x4f, 0xd8);
+  pal.setColor(QPalette::Window, m.role == "user" ? base : pal.color(QPalette::AlternateBase));
+  setPalette(pal);
+
+  auto* header =
+      new QLabel(QStringLiteral("<b style='color:%1'>%2</b> <span style='color:gray'>%3</span>")
+                     .arg(accent.name(), role_title(m.role).toHtmlEscaped(), when(m.created_ms)),
+                 this);
+  text_ = new QLabel(this);
+  text_->setObjectName(QStringLiteral("messageText"));
+  text_->setTextFormat(Qt::MarkdownText);
+  text_->setWordWrap(true);
+  text_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+  // Ignored horizontally: a long unbroken word must not widen the card past the view.
+  text_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Minimum);
+  text_->setMinimumWidth(80);
+  footer_ = new QLabel(this);
+  footer_->setObjectName(QStringLiteral("messageFooter"));
+  footer_->setStyleSheet(QStringLiteral("color: gray"));
+  code_row_ = new QWidget(this);
+  auto* code_layout = new QHBoxLayout(code_row_);
+  code_layout->setContentsMargins(0, 0, 0, 0);
+  code_layout->addStretch(1);
+
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(12, 8, 12, 8);
+  layout->addWidget(header);
+  layout->addWidget(text_);
+  if (!m.attachments.empty()) {
+    auto* row = new QHBoxLayout;
+    for (const Attachment& a : m.attachments) {
+      auto* thumb = new QLabel(this);
+      thumb->setObjectName(QStringLiteral("attachmentThumb"));
+      thumb->setToolTip(
+          QStringLiteral("%1 · %2 · %3 bytes")
+              .arg(QString::fromStdString(a.file_name), QString::fromStdString(a.mime_type))
+              .arg(a.size));
+      QImage image;
+      if (a.kind == "image" && !a.data.empty() &&
+          image.loadFromData(a.data.data(), static_cast<int>(a.data.size()))) {
+        thumb->setPixmap(QPixmap::fromImage(
+            image.scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation)));
+      } else {
+        thumb->setText(QString::fromStdString(a.file_name));
+        thumb->setFrameShape(QFrame::StyledPanel);
+        thumb->setMargin(4);
+      }
+      row->addWidget(thumb);
+    }
+    row->addStretch(1);
+    layout->addLayout(row);
+  }
+  layout->addWidget(code_row_);
+  layout->addWidget(footer_);
+  setContent(QString::fromStdString(m.content));
+  setFooter(answer_footer(m));
+}
+
+void MessageCard::setContent(const QString& markdown) {
+  markdown_ = markdown;
+  text_->setText(markdown.isEmpty() ? QStringLiteral("…") : markdown);
+  rebuildCodeButtons();
+}
+
+void MessageCard::setFooter(const QString& text) {
+  footer_->setText(text);
+  footer_->setVisible(!text.isEmpty());
+}
+
+void MessageCard::rebuildCodeButtons() {
+  auto* layout = static_cast<QHBoxLayout*>(code_row_->layout());
+  const QStringList blocks = code_blocks(markdown_);
+  if (layout->count() - 1 == blocks.size()) return;  // stretch + one button per block
+  while (layout->count() > 1) {
+    QLayoutItem* item = layout->takeAt(0);
+    delete item->widget();
+    delete item;
+  }
+  for (int i = 0; i < blocks.size(); ++i) {
+    auto* copy = new QToolButton(code_row_);
+    copy->setObjectName(QStringLiteral("copyCodeButton"));
+    copy->setText(blocks.size() == 1 ? tr("Copy code") : tr("Copy code %1").arg(i + 1));
+    connect(copy, &QToolButton::clicked, this, [this, i] {
+      const QStringList now = code_blocks(markdown_);
+      if (i < now.size()) QApplication::clipboard()->setText(now[i]);
+    });
+    layout->insertWidget(i, copy);
+  }
+  code_row_->setVisible(!blocks.isEmpty());
+}
+
+ConversationView::ConversationView(QWidget* parent) : QScrollArea(parent) {
+  setObjectName(QStringLiteral("conversationView"));
+  setWidgetResizable(true);
+  setFrameShape(QFrame::NoFrame);
+  setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  canvas_ = new QWidget(this);
+  layout_ = new QVBoxLayout(canvas_);
+  layout_->setContentsMargins(16, 16, 16, 16);
+  layout_->setSpacing(10);
+  empty_ = new QLabel(tr("Open a model, then ask it something. Drop text files anywhere to "
+                         "attach them; the Routing Inspector shows which experts each token "
+                         "went through."),
+                      canvas_);
+  empty_->setWordWrap(true);
+  empty_->setAlignment(Qt::AlignCenter);
+  empty_->setStyleSheet(QStringLiteral("color: gray; padding: 40px"));
+  layout_->addWidget(empty_);
+  layout_->addStretch(1);
+  setWidget(canvas_);
+  render_timer_.setSingleShot(true);
+  render_timer_.setInterval(40);
+  connect(&render_timer_, &QTimer::timeout, this, &ConversationView::renderStreaming);
+}
+
+void ConversationView::clearCards() {
+  for (MessageCard* c : cards_) {
+    layout_->removeWidget(c);
+    c->deleteLater();
+  }
+  cards_.clear();
+  streaming_ = nullptr;
+  streaming_text_.clear();
+}
+
+MessageCard* ConversationView::addCard(const Message& message) {
+  auto* card = new MessageCard(message, canvas_);
+  layout_->insertWidget(layout_->count() - 1, card);
+  cards_.push_back(card);
+  empty_->hide();
+  return card;
+}
+
+void ConversationView::setSession(const SessionPtr& session) {
+  session_ = session;
+  clearCards();
+  if (session) {
+    for (const Message& m : session->messages) addCard(m);
+  }
+  empty_->setVisible(cards_.empty());
+  scrollToEnd();
+}
+
+void ConversationView::beginTurn(const Message& user) {
+  Message shown = user;
+  shown.created_ms = QDateTime::currentMSecsSinceEpoch();
+  addCard(shown);
+  Message answer;
+  answer.role = "assistant";
+  answer.state = MessageState::streaming;
+  answer.created_ms = shown.created_ms;
+  streaming_ = addCard(answer);
+  streaming_text_.clear();
+  streaming_tokens_ = 0;
+  streaming_clock_.start();
+  streaming_->setFooter(tr("thinking…"));
+  scrollToEnd();
+}
+
+void ConversationView::appendToken(const StreamedToken& token) {
+  if (streaming_ == nullptr) return;
+  streaming_text_ += token.text;
+  ++streaming_tokens_;
+  if (!render_timer_.isActive()) render_timer_.start();
+}
+
+void ConversationView::renderStreaming() {
+  if (streaming_ == nullptr) return;
+  streaming_->setContent(streaming_text_);
+  const double s = streaming_clock_.elapsed() / 1000.0;
+  streaming_->setFooter(
+      tr("%n token(s)", nullptr, static_cast<int>(streaming_tokens_)) +
+      (s > 0 ? tr(" · %1 tokens/s").arg(streaming_tokens_ / s, 0, 'f', 1) : QString()));
+  scrollToEnd();
+}
+
+void ConversationView::failTurn(const QString& message) {
+  if (streaming_ == nullptr) return;
+  render_timer_.stop();
+  streaming_->setContent(streaming_text_);
+  streaming_->setFooter(tr("Failed: %1").arg(message));
+  streaming_ = nullptr;
+}
+
+void ConversationView::scrollToEnd() {
+  QTimer::singleShot(0, this,
+                     [this] { verticalScrollBar()->setValue(verticalScrollBar()->maximum()); });
+}
+
+}  // namespace es::ui
