@@ -1,0 +1,219 @@
+// The workbench's chat on a tiny fixture model (offscreen): a message streams tokens into
+// the view and into the store; Stop mid-answer leaves a `cancelled` message; switching
+// sessions restores the transcript and its traces; every export writes its file; the UI
+// thread never stalls long while a model loads and an answer streams (a heartbeat timer
+// measures the longest gap; the figure is printed, not asserted: a test never asserts a
+// time).
+#include <QDockWidget>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QListWidget>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+
+#include "chat_controller.h"
+#include "composer.h"
+#include "conversation_view.h"
+#include "expertscope/store.h"
+#include "main_window.h"
+#include "sampling_panel.h"
+#include "sessions_sidebar.h"
+#include "tiny_models.h"
+
+using es::ui::MainWindow;
+
+namespace {
+
+constexpr int kTimeoutMs = 120000;
+
+/// Measures the longest interval between ticks of a 5 ms timer on the UI thread.
+class Heartbeat : public QObject {
+ public:
+  Heartbeat() {
+    timer_.setInterval(5);
+    connect(&timer_, &QTimer::timeout, this, [this] {
+      const qint64 now = clock_.nsecsElapsed();
+      if (last_ != 0) worst_ = std::max(worst_, now - last_);
+      last_ = now;
+    });
+    clock_.start();
+    timer_.start();
+  }
+  [[nodiscard]] double worst_ms() const { return static_cast<double>(worst_) / 1e6; }
+
+ private:
+  QTimer timer_;
+  QElapsedTimer clock_;
+  qint64 last_ = 0;
+  qint64 worst_ = 0;
+};
+
+}  // namespace
+
+class TestChat : public QObject {
+  Q_OBJECT
+
+  QTemporaryDir dir_;
+  QString model_;
+
+  MainWindow::Options options(const char* db) const {
+    return MainWindow::Options{.use_settings = false, .store_path = dir_.filePath(db)};
+  }
+
+  static bool open_model(MainWindow& w, const QString& path) {
+    QSignalSpy opened(&w, &MainWindow::modelOpened);
+    w.openModel(path);
+    return opened.wait(kTimeoutMs);
+  }
+
+  static void send(MainWindow& w, const QString& text) {
+    w.composer()->editor()->setPlainText(text);
+    QTest::keyClick(w.composer()->editor(), Qt::Key_Return);
+  }
+
+ private slots:
+  void initTestCase() {
+    QVERIFY(dir_.isValid());
+    model_ = dir_.filePath("tiny.gguf");
+    es::test::TinyModelSpec spec = es::test::tiny_spec(es::Arch::qwen3moe);
+    spec.n_layer = 4;
+    es::test::write_tiny_model(spec, model_.toStdString());
+  }
+
+  void a_message_streams_into_the_view_and_the_store() {
+    Heartbeat heart;
+    MainWindow w(options("stream.db"));
+    w.show();
+    QVERIFY(open_model(w, model_));
+    w.sampling()->setTemperature(0);
+    w.sampling()->setMaxTokens(40);
+    QSignalSpy tokens(w.chat(), &es::ui::ChatController::tokenArrived);
+    QSignalSpy finished(w.chat(), &es::ui::ChatController::turnFinished);
+    QSignalSpy loaded(w.chat(), &es::ui::ChatController::sessionLoaded);
+    send(w, QStringLiteral("Which experts see commas?"));
+    QVERIFY(w.composer()->text().isEmpty());
+    // The question shows at once, the answer grows as tokens arrive.
+    QCOMPARE(w.conversation()->cards().size(), size_t{2});
+    QTRY_VERIFY_WITH_TIMEOUT(tokens.count() >= 3, kTimeoutMs);
+    QVERIFY(finished.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), kTimeoutMs);
+    const auto stats = finished.at(0).at(0).value<es::ui::TurnStats>();
+    QCOMPARE(static_cast<int>(stats.n_tokens), tokens.count());
+    const auto session = loaded.last().at(0).value<es::ui::SessionPtr>();
+    QCOMPARE(session->messages.size(), size_t{2});
+    QCOMPARE(session->messages[1].state, es::MessageState::complete);
+    QVERIFY(session->messages[1].trace.has_value());
+    // The view shows the stored answer with its footer.
+    QCOMPARE(w.conversation()->cards().size(), size_t{2});
+    QCOMPARE(w.conversation()->cards()[1]->content(),
+             QString::fromStdString(session->messages[1].content));
+    // And the store has it (read back independently).
+    es::Store store(dir_.filePath("stream.db").toStdString());
+    const es::Session s = store.load_session(session->id);
+    QCOMPARE(s.messages[1].content, session->messages[1].content);
+    QTRY_COMPARE_WITH_TIMEOUT(w.sessions()->list()->count(), 1, kTimeoutMs);
+    qInfo("longest UI-thread stall during load and generation: %.1f ms", heart.worst_ms());
+  }
+
+  void stop_leaves_a_cancelled_message() {
+    MainWindow w(options("stop.db"));
+    w.show();
+    QVERIFY(open_model(w, model_));
+    w.sampling()->setMaxTokens(100000);
+    QSignalSpy tokens(w.chat(), &es::ui::ChatController::tokenArrived);
+    QSignalSpy loaded(w.chat(), &es::ui::ChatController::sessionLoaded);
+    send(w, QStringLiteral("Keep going"));
+    QTRY_VERIFY_WITH_TIMEOUT(tokens.count() >= 2, kTimeoutMs);
+    QTest::keyClick(w.composer()->editor(), Qt::Key_Escape);  // Esc stops
+    QTRY_VERIFY_WITH_TIMEOUT(!w.chat()->busy(), kTimeoutMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), kTimeoutMs);
+    const auto session = loaded.last().at(0).value<es::ui::SessionPtr>();
+    QCOMPARE(session->messages[1].state, es::MessageState::cancelled);
+    // Stop takes effect within one token of the request.
+    QVERIFY(session->messages[1].n_tokens <= static_cast<uint32_t>(tokens.count()) + 1);
+  }
+
+  void switching_sessions_restores_them() {
+    MainWindow w(options("switch.db"));
+    w.show();
+    QVERIFY(open_model(w, model_));
+    w.sampling()->setMaxTokens(8);
+    QSignalSpy finished(w.chat(), &es::ui::ChatController::turnFinished);
+    send(w, QStringLiteral("First session"));
+    QVERIFY(finished.wait(kTimeoutMs));
+    const int64_t first = w.chat()->currentSession();
+    w.chat()->newSession();
+    QCOMPARE(w.conversation()->cards().size(), size_t{0});
+    send(w, QStringLiteral("Second session"));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, kTimeoutMs);
+    const int64_t second = w.chat()->currentSession();
+    QVERIFY(first != second);
+    QSignalSpy loaded(w.chat(), &es::ui::ChatController::sessionLoaded);
+    w.chat()->loadSession(first);
+    QVERIFY(loaded.wait(kTimeoutMs));
+    const auto s = loaded.last().at(0).value<es::ui::SessionPtr>();
+    QCOMPARE(s->id, first);
+    QCOMPARE(w.conversation()->cards()[0]->content(), QStringLiteral("First session"));
+    QVERIFY(s->messages[0].trace.has_value());
+    QVERIFY(s->messages[1].trace.has_value());
+    // Search finds the other one; duplicate and delete go through the store.
+    QSignalSpy hits(w.chat(), &es::ui::ChatController::searchResults);
+    w.chat()->search(QStringLiteral("second"));
+    QVERIFY(hits.wait(kTimeoutMs));
+    QCOMPARE(hits.at(0).at(1).value<QVector<es::SearchHit>>().size(), 1);
+    QSignalSpy listed(w.chat(), &es::ui::ChatController::sessionsChanged);
+    w.chat()->duplicateSession(first);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !listed.isEmpty() && listed.last().at(0).value<QVector<es::SessionSummary>>().size() == 3,
+        kTimeoutMs);
+    w.chat()->deleteSession(second);
+    QTRY_VERIFY_WITH_TIMEOUT(listed.last().at(0).value<QVector<es::SessionSummary>>().size() == 2,
+                             kTimeoutMs);
+  }
+
+  void every_export_writes_its_file() {
+    MainWindow w(options("export.db"));
+    w.show();
+    QVERIFY(open_model(w, model_));
+    w.sampling()->setMaxTokens(6);
+    QSignalSpy finished(w.chat(), &es::ui::ChatController::turnFinished);
+    send(w, QStringLiteral("Export me"));
+    QVERIFY(finished.wait(kTimeoutMs));
+    const int64_t id = w.chat()->currentSession();
+    QSignalSpy exported(w.chat(), &es::ui::ChatController::exportFinished);
+    int n = 0;
+    for (const char* ext : {"md", "html", "json", "csv", "npy", "pdf"}) {
+      const QString path = dir_.filePath(QStringLiteral("out.") + QLatin1String(ext));
+      w.chat()->exportSession(id, *es::transcript::parse_format(ext), path);
+      ++n;
+      QTRY_COMPARE_WITH_TIMEOUT(exported.count(), n, kTimeoutMs);
+      QVERIFY2(exported.last().at(1).toString().isEmpty(),
+               qPrintable(exported.last().at(1).toString()));
+      QVERIFY2(QFileInfo(path).size() > 0, ext);
+    }
+  }
+
+  void a_broken_model_is_reported_in_the_window() {
+    MainWindow w(options("broken.db"));
+    w.show();
+    const QString broken = dir_.filePath("broken.gguf");
+    QFile f(broken);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("GGUF\x03\x00\x00\x00 truncated");
+    f.close();
+    QSignalSpy problems(&w, &MainWindow::problemShown);
+    w.openModel(broken);
+    QVERIFY(problems.wait(kTimeoutMs));
+    QVERIFY(problems.at(0).at(0).toString().contains(QStringLiteral("broken.gguf")));
+    // Sending without a model says what to do instead of failing silently.
+    send(w, QStringLiteral("hello"));
+    QTRY_VERIFY_WITH_TIMEOUT(problems.count() >= 2, kTimeoutMs);
+    QVERIFY(problems.last().at(0).toString().contains(QStringLiteral("Open a model")));
+  }
+};
+
+QTEST_MAIN(TestChat)
+#include "test_chat.moc"
