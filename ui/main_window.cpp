@@ -24,6 +24,7 @@
 #include <QStatusBar>
 #include <QStyle>
 #include <QStyleFactory>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 #include "app_icon.h"
@@ -182,10 +183,17 @@ void MainWindow::createStatusBar() {
   busy_bar_->setTextVisible(false);
   busy_bar_->setMaximumWidth(160);
   busy_bar_->setMaximumHeight(fontMetrics().height());
+  cancel_open_ = new QToolButton(this);
+  cancel_open_->setObjectName(QStringLiteral("cancelOpenButton"));
+  cancel_open_->setText(tr("Cancel"));
+  cancel_open_->setAutoRaise(true);
+  connect(cancel_open_, &QToolButton::clicked, loader_, &ModelLoader::cancel);
   statusBar()->addPermanentWidget(phase_label_);
   statusBar()->addPermanentWidget(busy_bar_);
+  statusBar()->addPermanentWidget(cancel_open_);
   phase_label_->hide();
   busy_bar_->hide();
+  cancel_open_->hide();
   statusBar()->showMessage(tr("Ready"), kStatusTimeoutMs);
 }
 
@@ -245,6 +253,17 @@ void MainWindow::openModelDialog() {
 
 void MainWindow::openModel(const QString& path) {
   if (path.isEmpty()) return;
+  if (chat_->busy()) {
+    // The engine thread is answering: ask, then stop the answer (stored `cancelled`); the
+    // open runs right after it on the engine thread.
+    if (options_.use_settings &&
+        QMessageBox::question(this, tr("Stop the answer?"),
+                              tr("An answer is being generated. Stop it and open %1?")
+                                  .arg(QFileInfo(path).fileName())) != QMessageBox::Yes) {
+      return;
+    }
+    chat_->stop();
+  }
   const QString absolute = RecentModels::normalized(path);
   statusBar()->showMessage(tr("Opening %1…").arg(QFileInfo(absolute).fileName()));
   loader_->open(absolute);
@@ -298,6 +317,7 @@ void MainWindow::ui_onClosed() {
 
 void MainWindow::ui_onBusyChanged(bool busy) {
   busy_bar_->setVisible(busy);
+  cancel_open_->setVisible(busy && !loader_->pendingPath().isEmpty());
   phase_label_->setVisible(busy);
   if (!busy) phase_label_->clear();
 }

@@ -19,6 +19,7 @@ class QLabel;
 class QMenu;
 class QMimeData;
 class QProgressBar;
+class QToolButton;
 
 namespace es::ui {
 
@@ -147,6 +148,7 @@ class MainWindow : public QMainWindow {
   QMenu* recent_menu_ = nullptr;
   QLabel* phase_label_ = nullptr;
   QProgressBar* busy_bar_ = nullptr;
+  QToolButton* cancel_open_ = nullptr;
 };
 
 }  // namespace es::ui

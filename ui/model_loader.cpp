@@ -27,6 +27,7 @@ struct ModelLoader::Request {
   QPointer<ModelLoader> loader;
   uint64_t id = 0;
   QString path;
+  std::shared_ptr<std::atomic<bool>> cancel;
 
   /// Queues `fn(loader)` to the UI thread.
   template <typename Fn>
@@ -61,7 +62,8 @@ ModelLoader::ModelLoader(EngineController* engine, QObject* parent)
 void ModelLoader::open(const QString& path) {
   const bool was_busy = busy();
   pending_path_ = path;
-  const Request request{engine_, this, ++requested_, path};
+  cancel_ = std::make_shared<std::atomic<bool>>(false);
+  const Request request{engine_, this, ++requested_, path, cancel_};
   if (!was_busy) emit busyChanged(true);
   engine_->asyncInvoke(kModelTag, [request](EngineState& state) { rt_openModel(state, request); });
 }
@@ -69,13 +71,20 @@ void ModelLoader::open(const QString& path) {
 void ModelLoader::close() {
   const bool was_busy = busy();
   pending_path_.clear();
-  const Request request{engine_, this, ++requested_, QString()};
+  const Request request{engine_, this, ++requested_, QString(), cancel_};
   if (!was_busy) emit busyChanged(true);
   engine_->asyncInvoke(kModelTag, [request](EngineState& state) { rt_closeModel(state, request); });
 }
 
+void ModelLoader::cancel() {
+  cancel_->store(true);
+}
+
 void ModelLoader::rt_openModel(EngineState& state, const Request& request) {
   const auto phase = [&request](OpenPhase p) {
+    if (request.cancel && request.cancel->load()) {
+      throw Error(ErrorKind::usage, tr("%1: opening cancelled").arg(request.path).toStdString());
+    }
     request.send(
         [p, id = request.id, path = request.path](ModelLoader& l) { l.ui_phase(id, p, path); });
   };

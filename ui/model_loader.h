@@ -9,7 +9,9 @@
 
 #include <QObject>
 #include <QString>
+#include <atomic>
 #include <cstdint>
+#include <memory>
 
 #include "model_snapshot.h"
 
@@ -43,6 +45,9 @@ class ModelLoader : public QObject {
   void open(const QString& path);
   /// Starts closing the current model. Returns at once.
   void close();
+  /// Cancels the open in flight: it stops at its next phase, the previous model stays
+  /// open, and openFailed reports "cancelled".
+  void cancel();
 
   /// True from open()/close() until the newest request has finished.
   [[nodiscard]] bool busy() const noexcept { return completed_ != requested_; }
@@ -83,6 +88,8 @@ class ModelLoader : public QObject {
   uint64_t completed_ = 0;  ///< Id of the newest finished request.
   QString pending_path_;
   ModelSnapshotPtr current_;
+  /// Raised by cancel(); each request holds the flag current when it was made.
+  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace es::ui

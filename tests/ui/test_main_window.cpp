@@ -16,6 +16,7 @@
 #include <QTemporaryDir>
 #include <QToolButton>
 #include <QtTest>
+#include <future>
 
 #include "composer.h"
 #include "engine_controller.h"
@@ -95,6 +96,7 @@ class TestMainWindow : public QObject {
   void corruptFileShowsErrorAndKeepsTheOpenModel();
   void corruptFileOnEmptyWindowShowsErrorBanner();
   void droppingAGgufOpensIt();
+  void cancellingAnOpenKeepsThePreviousModel();
   void droppingOtherFilesIsRefused();
   void recentModelsAreRememberedAndMarked();
   void closeModelReturnsToWelcomePage();
@@ -390,6 +392,23 @@ void TestMainWindow::droppingAGgufOpensIt() {
       nullptr));
   QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 2, kOpenTimeoutMs);
   QCOMPARE(window.modelPanel()->fieldText("arch"), QStringLiteral("deepseek2"));
+}
+
+void TestMainWindow::cancellingAnOpenKeepsThePreviousModel() {
+  MainWindow window;
+  window.show();
+  QVERIFY(open_and_wait(window, qwen_));
+  // Hold the engine thread so that the cancel lands before the open starts.
+  std::promise<void> release;
+  std::shared_future<void> gate = release.get_future().share();
+  window.engine()->asyncInvoke([gate](es::ui::EngineState&) { gate.wait(); });
+  QSignalSpy failed(&window, &MainWindow::modelOpenFailed);
+  window.openModel(deepseek_);
+  window.loader()->cancel();
+  release.set_value();
+  QVERIFY(failed.wait(kOpenTimeoutMs));
+  QVERIFY(failed.at(0).at(1).toString().contains(QStringLiteral("cancelled")));
+  QCOMPARE(window.modelPanel()->fieldText("arch"), QStringLiteral("qwen3moe"));
 }
 
 void TestMainWindow::droppingOtherFilesIsRefused() {
