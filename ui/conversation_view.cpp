@@ -83,6 +83,8 @@ MessageCard::MessageCard(const Message& m, QWidget* parent) : QFrame(parent) {
   footer_ = new QLabel(this);
   footer_->setObjectName(QStringLiteral("messageFooter"));
   footer_->setStyleSheet(QStringLiteral("color: gray"));
+  footer_->setWordWrap(true);
+  footer_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Minimum);
   code_row_ = new QWidget(this);
   auto* code_layout = new QHBoxLayout(code_row_);
   code_layout->setContentsMargins(0, 0, 0, 0);

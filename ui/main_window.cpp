@@ -24,6 +24,7 @@
 #include <QStatusBar>
 #include <QStyle>
 #include <QStyleFactory>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -201,7 +202,7 @@ void MainWindow::restoreWindowState() {
   if (options_.use_settings) {
     QSettings settings;
     if (restoreGeometry(settings.value(kGeometryKey).toByteArray())) {
-      restoreState(settings.value(kStateKey).toByteArray());
+      restored_layout_ = restoreState(settings.value(kStateKey).toByteArray());
       return;
     }
   }
@@ -493,7 +494,11 @@ void MainWindow::createDocks() {
   addDockWidget(Qt::RightDockWidgetArea, sampling_dock);
   tabifyDockWidget(model_dock, sampling_dock);
   model_dock->raise();
-  resizeDocks({model_dock}, {420}, Qt::Horizontal);
+  // The chat keeps most of the width; applied once the window has its size (a saved
+  // layout, restored later, wins).
+  QTimer::singleShot(0, this, [this, model_dock] {
+    if (!restored_layout_) resizeDocks({model_dock}, {width() * 3 / 10}, Qt::Horizontal);
+  });
 }
 
 void MainWindow::sendMessage() {

@@ -149,6 +149,7 @@ class MainWindow : public QMainWindow {
   QLabel* phase_label_ = nullptr;
   QProgressBar* busy_bar_ = nullptr;
   QToolButton* cancel_open_ = nullptr;
+  bool restored_layout_ = false;  ///< The dock layout came from the user's settings.
 };
 
 }  // namespace es::ui
