@@ -77,7 +77,7 @@ class TestStoreCrash : public QObject {
 
   QStringList generate_args(const QString& db, const QString& log) const {
     return {"generate",  "-m",     model_,       "--chat",  kPrompt,       "-n",
-            "400",       "--temp", "0",          "--quiet", "--db",        db,
+            "200",       "--temp", "0",          "--quiet", "--db",        db,
             "--session", "new",    "--flush-ms", "0",       "--flush-log", log};
   }
 
