@@ -2,6 +2,7 @@
 
 #include <QFile>
 #include <QPointer>
+#include <chrono>
 #include <exception>
 
 #include "engine_controller.h"
@@ -27,6 +28,7 @@ ChatController::ChatController(EngineController* engine, QObject* parent)
   qRegisterMetaType<StreamedToken>();
   qRegisterMetaType<TurnStats>();
   qRegisterMetaType<SessionPtr>();
+  qRegisterMetaType<EngineStats>();
 }
 
 template <typename Fn>
@@ -229,6 +231,17 @@ void ChatController::send(const Message& user, const GenerateParams& params,
         state.runner = std::make_unique<ChatRunner>(*state.store, state.model, cp);
       }
       ChatTurnEvents events;
+      auto last_stats = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+      const auto publish_stats = [&](bool force) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!force && now - last_stats < std::chrono::milliseconds(100)) return;
+        if (state.runner->context() == nullptr) return;
+        last_stats = now;
+        EngineStats st = state.runner->context()->stats();
+        engine->guiInvoke([self, st = std::move(st)] {
+          if (self) emit self->engineStats(st);
+        });
+      };
       events.on_started = [&](int64_t sid, int64_t uid, int64_t aid) {
         engine->guiInvoke([self, sid, uid, aid] {
           if (!self) return;
@@ -246,6 +259,7 @@ void ChatController::send(const Message& user, const GenerateParams& params,
         engine->guiInvoke([self, t = std::move(t)] {
           if (self) emit self->tokenArrived(t);
         });
+        publish_stats(false);
         return true;
       };
       const ChatTurnResult r = state.runner->run_turn(session, user, options, events, cancel.get());

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 
+#include "expertscope/engine_stats.h"
 #include "expertscope/generate.h"
 #include "expertscope/session.h"
 #include "expertscope/store.h"
@@ -105,6 +106,9 @@ class ChatController : public QObject {
   void busyChanged(bool busy);
   /// A store operation failed.
   void storeError(const QString& message);
+  /// The engine's statistics (published at most every 100 ms during a turn and at its
+  /// end): what the Engine Inspector draws.
+  void engineStats(const es::EngineStats& stats);
 
  private:
   void setBusy(bool busy);
@@ -123,3 +127,4 @@ class ChatController : public QObject {
 Q_DECLARE_METATYPE(es::ui::StreamedToken)
 Q_DECLARE_METATYPE(es::ui::TurnStats)
 Q_DECLARE_METATYPE(es::ui::SessionPtr)
+Q_DECLARE_METATYPE(es::EngineStats)

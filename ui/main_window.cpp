@@ -33,6 +33,7 @@
 #include "composer.h"
 #include "conversation_view.h"
 #include "engine_controller.h"
+#include "engine_inspector.h"
 #include "expertscope/store.h"
 #include "model_loader.h"
 #include "model_panel.h"
@@ -493,6 +494,14 @@ void MainWindow::createDocks() {
   sampling_dock->setWidget(sampling_);
   addDockWidget(Qt::RightDockWidgetArea, sampling_dock);
   tabifyDockWidget(model_dock, sampling_dock);
+  engine_inspector_ = new EngineInspector(this);
+  auto* engine_dock = new QDockWidget(tr("Engine Inspector"), this);
+  engine_dock->setObjectName(QStringLiteral("engineInspectorDock"));
+  engine_dock->setWidget(engine_inspector_);
+  addDockWidget(Qt::RightDockWidgetArea, engine_dock);
+  tabifyDockWidget(sampling_dock, engine_dock);
+  connect(chat_, &ChatController::engineStats, engine_inspector_, &EngineInspector::setSnapshot);
+  connect(loader_, &ModelLoader::closed, engine_inspector_, &EngineInspector::clearSnapshot);
   model_dock->raise();
   // The chat keeps most of the width; applied once the window has its size (a saved
   // layout, restored later, wins).
@@ -531,6 +540,14 @@ void MainWindow::exportSessionDialog(int64_t id) {
   }
   statusBar()->showMessage(tr("Exporting %1…").arg(QFileInfo(path).fileName()));
   chat_->exportSession(id, *format, path);
+}
+
+void MainWindow::showInspectorView(const QString& view) {
+  if (view == QLatin1String("engine")) {
+    if (auto* d = findChild<QDockWidget*>(QStringLiteral("engineInspectorDock"))) d->raise();
+    return;
+  }
+  // The Routing Inspector's views arrive with its dock.
 }
 
 void MainWindow::setTheme(const QString& theme) {

@@ -27,6 +27,7 @@ class ChatController;
 class Composer;
 class ConversationView;
 class EngineController;
+class EngineInspector;
 class ModelLoader;
 class ModelPanel;
 class SamplingPanel;
@@ -70,6 +71,7 @@ class MainWindow : public QMainWindow {
   [[nodiscard]] ConversationView* conversation() const { return conversation_; }
   [[nodiscard]] SessionsSidebar* sessions() const { return sidebar_; }
   [[nodiscard]] SamplingPanel* sampling() const { return sampling_; }
+  [[nodiscard]] EngineInspector* engineInspector() const { return engine_inspector_; }
   /// The path of the session database in use.
   [[nodiscard]] QString storePath() const { return store_path_; }
 
@@ -89,6 +91,9 @@ class MainWindow : public QMainWindow {
   void exportSessionDialog(int64_t id);
   /// "system", "light" or "dark".
   void setTheme(const QString& theme);
+  /// Shows a Routing Inspector view by name (tokens, heatmap, load, path, expert,
+  /// coactivation, stats); "engine" raises the Engine Inspector.
+  void showInspectorView(const QString& view);
 
  signals:
   /// The model at `path` is open and shown.
@@ -135,6 +140,7 @@ class MainWindow : public QMainWindow {
   ConversationView* conversation_ = nullptr;
   SessionsSidebar* sidebar_ = nullptr;
   SamplingPanel* sampling_ = nullptr;
+  EngineInspector* engine_inspector_ = nullptr;
   QMenu* view_menu_ = nullptr;
   QString store_path_;
   RecentModels recent_;

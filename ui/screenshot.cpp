@@ -79,8 +79,26 @@ void ScreenshotRun::ui_fail(const QString& message) {
   QTimer::singleShot(kSettleMs, this, [this] { ui_capture(3); });
 }
 
+void ScreenshotRun::showInspector() {
+  const QString dock = options_.inspector == QLatin1String("engine")
+                           ? QStringLiteral("engineInspectorDock")
+                           : QStringLiteral("routingInspectorDock");
+  if (auto* d = window_->findChild<QDockWidget*>(dock)) {
+    d->show();
+    d->raise();
+  }
+  window_->showInspectorView(options_.inspector);
+}
+
 void ScreenshotRun::ui_capture(int status) {
   if (done_) return;
+  if (!options_.inspector.isEmpty() && !inspector_shown_) {
+    // Show the view, then give it time to lay out and draw before the picture.
+    inspector_shown_ = true;
+    showInspector();
+    QTimer::singleShot(2 * kSettleMs, this, [this, status] { ui_capture(status); });
+    return;
+  }
   done_ = true;
   const QPixmap shot = window_->grab();
   if (shot.isNull() || !shot.save(options_.out_path, "PNG")) {

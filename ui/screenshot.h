@@ -40,11 +40,13 @@ class ScreenshotRun : public QObject {
   void ui_modelReady();
   void ui_fail(const QString& message);
   void ui_capture(int status);
+  void showInspector();
 
   MainWindow* window_;
   AutomationOptions options_;
   bool done_ = false;
   bool sent_ = false;
+  bool inspector_shown_ = false;
 };
 
 }  // namespace es::ui

@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
                                          QStringLiteral("FILE"));
   const QCommandLineOption inspector_option(
       QStringLiteral("inspector"),
-      QStringLiteral("Show this Routing Inspector view: tokens, heatmap, load, path, expert, "
-                     "coactivation or stats."),
+      QStringLiteral("Show this Routing Inspector view (tokens, heatmap, load, path, expert, "
+                     "coactivation, stats) or the Engine Inspector (engine)."),
       QStringLiteral("VIEW"));
   const QCommandLineOption db_option(
       QStringLiteral("db"),
@@ -69,14 +69,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: --prompt, --attach and --inspector need --screenshot\n");
     return 2;
   }
-  static const QStringList views = {"tokens", "heatmap",      "load", "path",
-                                    "expert", "coactivation", "stats"};
+  static const QStringList views = {"tokens", "heatmap",      "load",  "path",
+                                    "expert", "coactivation", "stats", "engine"};
   if (parser.isSet(inspector_option) && !views.contains(parser.value(inspector_option))) {
     std::fprintf(stderr, "error: --inspector: expected one of %s\n",
                  views.join(QStringLiteral(", ")).toLocal8Bit().constData());
     return 2;
   }
 
+  // QWidget::grab() cannot read a native Vulkan child window back: pictures of the Engine
+  // Inspector need its OpenGL renderer.
+  if (!screenshot.isEmpty() && qEnvironmentVariableIsEmpty("EXPERTSCOPE_INSPECTOR_RENDERER")) {
+    qputenv("EXPERTSCOPE_INSPECTOR_RENDERER", "opengl");
+  }
   // A screenshot run neither reads nor changes the user's settings or sessions.
   QTemporaryDir scratch;
   QString db = parser.value(db_option);
