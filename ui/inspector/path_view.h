@@ -1,0 +1,75 @@
+// One token's path through the model: a header (its text, message, id, position,
+// modality) and one row per MoE layer aligned across three columns — the layer × expert
+// mini-map (the weight each expert got, empty where not selected), the top-k experts as
+// chips in their colours with their weights as bars, and the router entropy. Painted in
+// one widget (its height grows with the layers: put it in a scroll area); a click on a
+// mini-map cell or a chip emits expertClicked.
+#pragma once
+
+#include <QWidget>
+#include <memory>
+#include <optional>
+
+#include "inspector_analysis.h"
+
+namespace es::inspector {
+
+/// The path view (see the file comment).
+class PathView : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit PathView(QWidget* parent = nullptr);
+
+  /// The data and scales to draw with; keeps the token if it still exists.
+  void setAnalysis(std::shared_ptr<const Analysis> analysis);
+  /// Shows token `token` of segment `segment` (ignored when out of range).
+  void setToken(size_t segment, uint32_t token);
+  /// Shows nothing.
+  void clearToken();
+  [[nodiscard]] bool hasToken() const { return token_.has_value(); }
+  /// The segment and token shown (valid when hasToken()).
+  [[nodiscard]] std::pair<size_t, uint32_t> token() const {
+    return token_.value_or(std::pair<size_t, uint32_t>{});
+  }
+  /// The header line, e.g. "“ the” — token 5 of #1 assistant · id 279 · position 17 · text".
+  [[nodiscard]] QString summary() const;
+  /// The weight of `expert` at MoE layer m for the token shown (0 when not selected).
+  [[nodiscard]] float weightAt(uint32_t m, uint32_t expert) const;
+  /// The mini-map cell of (m, expert) in widget coordinates (for tests).
+  [[nodiscard]] QRect miniMapCell(uint32_t m, uint32_t expert) const;
+  [[nodiscard]] QSize sizeHint() const override;
+  [[nodiscard]] QSize minimumSizeHint() const override;
+
+ signals:
+  /// An expert of MoE layer m was clicked.
+  void expertClicked(int m, int expert);
+
+ protected:
+  void paintEvent(QPaintEvent* event) override;
+  void mouseReleaseEvent(QMouseEvent* event) override;
+  void mouseMoveEvent(QMouseEvent* event) override;
+
+ private:
+  /// Column positions of the rows.
+  struct Layout {
+    int header_h = 0;
+    int row_h = 0;
+    int label_w = 0;
+    int map_x = 0;
+    double cell_w = 0;
+    int map_w = 0;
+    int chips_x = 0;
+    int chip_w = 0;
+    int entropy_x = 0;
+  };
+  [[nodiscard]] Layout layout() const;
+  [[nodiscard]] bool valid() const;
+  /// The (m, expert) under `pos`, if a mini-map cell or a chip.
+  [[nodiscard]] std::optional<std::pair<uint32_t, uint32_t>> expertAt(QPoint pos) const;
+
+  std::shared_ptr<const Analysis> analysis_;
+  std::optional<std::pair<size_t, uint32_t>> token_;
+};
+
+}  // namespace es::inspector
