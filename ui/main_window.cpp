@@ -35,8 +35,10 @@
 #include "engine_controller.h"
 #include "engine_inspector.h"
 #include "expertscope/store.h"
+#include "inspector_data.h"
 #include "model_loader.h"
 #include "model_panel.h"
+#include "routing_inspector.h"
 #include "sampling_panel.h"
 #include "sessions_sidebar.h"
 
@@ -502,6 +504,42 @@ void MainWindow::createDocks() {
   tabifyDockWidget(sampling_dock, engine_dock);
   connect(chat_, &ChatController::engineStats, engine_inspector_, &EngineInspector::setSnapshot);
   connect(loader_, &ModelLoader::closed, engine_inspector_, &EngineInspector::clearSnapshot);
+
+  routing_ = new inspector::RoutingInspector(this);
+  auto* routing_dock = new QDockWidget(tr("Routing Inspector"), this);
+  routing_dock->setObjectName(QStringLiteral("routingInspectorDock"));
+  routing_dock->setWidget(routing_);
+  addDockWidget(Qt::RightDockWidgetArea, routing_dock);
+  tabifyDockWidget(engine_dock, routing_dock);
+  routing_timer_ = new QTimer(this);
+  routing_timer_->setSingleShot(true);
+  routing_timer_->setInterval(500);
+  connect(routing_timer_, &QTimer::timeout, this, &MainWindow::pushStreamingRouting);
+  connect(chat_, &ChatController::sessionLoaded, this, [this, routing_dock](const SessionPtr& s) {
+    routing_base_ = s ? inspector::InspectorData::fromSession(*s) : nullptr;
+    streaming_trace_ = RoutingTrace();
+    streaming_texts_.clear();
+    routing_->setData(routing_base_);
+    if (routing_base_ && routing_base_->hasShape() && !routing_dock->isHidden()) {
+      routing_dock->raise();
+    }
+  });
+  connect(chat_, &ChatController::turnStarted, this, [this] {
+    streaming_trace_ = RoutingTrace();
+    streaming_texts_.clear();
+  });
+  connect(chat_, &ChatController::tokenArrived, this, [this](const StreamedToken& t) {
+    if (t.routing.n_tokens != 1 || t.routing.moe_layers.empty()) return;
+    const auto pos = static_cast<int32_t>(t.pos);
+    try {
+      streaming_trace_.append(t.routing, std::span(&t.token, 1), std::span(&pos, 1),
+                              Modality::text);
+      streaming_texts_.push_back(t.text.toStdString());
+    } catch (const std::exception&) {
+      return;  // a routing of another shape: the stored session will show it
+    }
+    if (!routing_timer_->isActive()) routing_timer_->start();
+  });
   model_dock->raise();
   // The chat keeps most of the width; applied once the window has its size (a saved
   // layout, restored later, wins).
@@ -543,11 +581,22 @@ void MainWindow::exportSessionDialog(int64_t id) {
 }
 
 void MainWindow::showInspectorView(const QString& view) {
-  if (view == QLatin1String("engine")) {
-    if (auto* d = findChild<QDockWidget*>(QStringLiteral("engineInspectorDock"))) d->raise();
-    return;
+  const bool engine = view == QLatin1String("engine");
+  if (auto* d = findChild<QDockWidget*>(engine ? QStringLiteral("engineInspectorDock")
+                                               : QStringLiteral("routingInspectorDock"))) {
+    d->show();
+    d->raise();
   }
-  // The Routing Inspector's views arrive with its dock.
+  if (!engine) routing_->setView(view);
+}
+
+void MainWindow::pushStreamingRouting() {
+  if (!streaming_trace_.has_shape()) return;
+  const auto segment = inspector::InspectorData::makeSegment(streaming_trace_, streaming_texts_,
+                                                             QStringLiteral("assistant"));
+  const auto base =
+      routing_base_ ? routing_base_ : std::make_shared<const inspector::InspectorData>();
+  routing_->setData(inspector::InspectorData::withSegment(base, base->segmentCount(), segment));
 }
 
 void MainWindow::setTheme(const QString& theme) {

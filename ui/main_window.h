@@ -11,6 +11,7 @@
 #include <QMainWindow>
 #include <memory>
 
+#include "expertscope/trace.h"
 #include "model_snapshot.h"
 #include "recent_models.h"
 
@@ -19,7 +20,13 @@ class QLabel;
 class QMenu;
 class QMimeData;
 class QProgressBar;
+class QTimer;
 class QToolButton;
+
+namespace es::inspector {
+class InspectorData;
+class RoutingInspector;
+}  // namespace es::inspector
 
 namespace es::ui {
 
@@ -72,6 +79,7 @@ class MainWindow : public QMainWindow {
   [[nodiscard]] SessionsSidebar* sessions() const { return sidebar_; }
   [[nodiscard]] SamplingPanel* sampling() const { return sampling_; }
   [[nodiscard]] EngineInspector* engineInspector() const { return engine_inspector_; }
+  [[nodiscard]] inspector::RoutingInspector* routingInspector() const { return routing_; }
   /// The path of the session database in use.
   [[nodiscard]] QString storePath() const { return store_path_; }
 
@@ -116,6 +124,8 @@ class MainWindow : public QMainWindow {
   void createChat();
   void createDocks();
   void showProblem(const QString& message);
+  /// Hands the streaming answer's routing so far to the Routing Inspector.
+  void pushStreamingRouting();
   void restoreWindowState();
   void saveWindowState() const;
   void rebuildRecentMenu();
@@ -141,6 +151,12 @@ class MainWindow : public QMainWindow {
   SessionsSidebar* sidebar_ = nullptr;
   SamplingPanel* sampling_ = nullptr;
   EngineInspector* engine_inspector_ = nullptr;
+  inspector::RoutingInspector* routing_ = nullptr;
+  /// The Routing Inspector's data: the session shown, plus the answer streaming now.
+  std::shared_ptr<const inspector::InspectorData> routing_base_;
+  RoutingTrace streaming_trace_;
+  std::vector<std::string> streaming_texts_;
+  QTimer* routing_timer_ = nullptr;
   QMenu* view_menu_ = nullptr;
   QString store_path_;
   RecentModels recent_;
