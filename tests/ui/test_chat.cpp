@@ -98,7 +98,8 @@ class TestChat : public QObject {
     // The question shows at once, the answer grows as tokens arrive.
     QCOMPARE(w.conversation()->cards().size(), size_t{2});
     QTRY_VERIFY_WITH_TIMEOUT(tokens.count() >= 3, kTimeoutMs);
-    QVERIFY(finished.wait(kTimeoutMs));
+    // Counted, not waited for: a fast build may finish while the tokens are checked.
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, kTimeoutMs);
     QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), kTimeoutMs);
     const auto stats = finished.at(0).at(0).value<es::ui::TurnStats>();
     QCOMPARE(static_cast<int>(stats.n_tokens), tokens.count());
@@ -143,7 +144,7 @@ class TestChat : public QObject {
     w.sampling()->setMaxTokens(8);
     QSignalSpy finished(w.chat(), &es::ui::ChatController::turnFinished);
     send(w, QStringLiteral("First session"));
-    QVERIFY(finished.wait(kTimeoutMs));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTimeoutMs);
     const int64_t first = w.chat()->currentSession();
     w.chat()->newSession();
     QCOMPARE(w.conversation()->cards().size(), size_t{0});
@@ -153,7 +154,7 @@ class TestChat : public QObject {
     QVERIFY(first != second);
     QSignalSpy loaded(w.chat(), &es::ui::ChatController::sessionLoaded);
     w.chat()->loadSession(first);
-    QVERIFY(loaded.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), kTimeoutMs);
     const auto s = loaded.last().at(0).value<es::ui::SessionPtr>();
     QCOMPARE(s->id, first);
     QCOMPARE(w.conversation()->cards()[0]->content(), QStringLiteral("First session"));
@@ -162,7 +163,7 @@ class TestChat : public QObject {
     // Search finds the other one; duplicate and delete go through the store.
     QSignalSpy hits(w.chat(), &es::ui::ChatController::searchResults);
     w.chat()->search(QStringLiteral("second"));
-    QVERIFY(hits.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!hits.isEmpty(), kTimeoutMs);
     QCOMPARE(hits.at(0).at(1).value<QVector<es::SearchHit>>().size(), 1);
     QSignalSpy listed(w.chat(), &es::ui::ChatController::sessionsChanged);
     w.chat()->duplicateSession(first);
@@ -181,7 +182,7 @@ class TestChat : public QObject {
     w.sampling()->setMaxTokens(6);
     QSignalSpy finished(w.chat(), &es::ui::ChatController::turnFinished);
     send(w, QStringLiteral("Export me"));
-    QVERIFY(finished.wait(kTimeoutMs));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTimeoutMs);
     const int64_t id = w.chat()->currentSession();
     QSignalSpy exported(w.chat(), &es::ui::ChatController::exportFinished);
     int n = 0;
@@ -206,7 +207,7 @@ class TestChat : public QObject {
     f.close();
     QSignalSpy problems(&w, &MainWindow::problemShown);
     w.openModel(broken);
-    QVERIFY(problems.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!problems.isEmpty(), kTimeoutMs);
     QVERIFY(problems.at(0).at(0).toString().contains(QStringLiteral("broken.gguf")));
     // Sending without a model says what to do instead of failing silently.
     send(w, QStringLiteral("hello"));
