@@ -338,6 +338,76 @@ class TestRoutingInspector : public QObject {
     QCOMPARE(inspector.analysis()->stats.load[0].counts, es::expert_load(answer)[0].counts);
   }
 
+  void edgeCasesDoNotBreakAnyView() {
+    RoutingInspector inspector;
+    inspector.resize(900, 600);
+    inspector.show();
+    // Nothing, then data without any routing, then a selection that selects nothing.
+    inspector.setData(nullptr);
+    QTRY_VERIFY_WITH_TIMEOUT(!inspector.isBusy(), kWaitMs);
+    QVERIFY(!inspector.analysis());
+    inspector.setData(std::make_shared<const InspectorData>());
+    QVERIFY(settle(inspector));
+    QVERIFY(inspector.analysis()->axis->empty());
+    inspector.setData(data_);
+    inspector.setSelection({1, {}, es::Modality::image});  // the answer has no image tokens
+    QVERIFY(settle(inspector));
+    QVERIFY(inspector.analysis()->axis->empty());
+    QCOMPARE(inspector.analysis()->stats.n_tokens, uint64_t{0});
+    inspector.setSelection({0, {40, 30}, es::Modality::unset});  // begin past the end
+    QVERIFY(settle(inspector));
+    QVERIFY(inspector.analysis()->axis->empty());
+    for (const QString& name : RoutingInspector::viewNames()) {
+      QVERIFY(inspector.setView(name));
+      QVERIFY(settle(inspector));
+      QString error;
+      QVERIFY2(
+          inspector.exportView(dir_.filePath(QStringLiteral("empty-%1.svg").arg(name)), &error),
+          qPrintable(error));
+    }
+    // Out-of-range requests from the window are ignored.
+    inspector.showTokenPath(7, 0);
+    inspector.showTokenPath(0, 100000);
+    inspector.selectExpert(99, 0);
+    inspector.selectExpert(0, 99);
+    inspector.setLayer(1000);
+    QCOMPARE(inspector.layer(), data_->nLayers() - 1);
+    // Hostile token texts are shown, never applied.
+    auto seg =
+        InspectorData::makeSegment(*data_->segment(1).trace, {}, QStringLiteral("assistant"), 1);
+    auto hostile = std::make_shared<es::inspector::InspectorSegment>(*seg);
+    hostile->token_texts.assign(hostile->trace->n_tokens(), std::string("\xe2\x80\xae\x01\t"));
+    hostile->token_texts[0] = std::string(600, 'x');
+    const InspectorData evil({hostile});
+    QCOMPARE(evil.displayText(0, 1), QStringLiteral("\ufffd\u2401\u21e5"));
+    inspector.setData(std::make_shared<const InspectorData>(evil));
+    inspector.setSelection({});
+    QVERIFY(settle(inspector));
+    QVERIFY(inspector.setView(QStringLiteral("tokens")));
+    QVERIFY(inspector.exportView(dir_.filePath(QStringLiteral("hostile.png"))));
+  }
+
+  void manyExperts() {
+    // DeepSeek-like: 256 experts, top-8, 26 layers; every view draws and exports.
+    const auto wide = es::test::big_data(600, {26, 256, 8, 3});
+    RoutingInspector inspector;
+    inspector.resize(1000, 700);
+    inspector.show();
+    inspector.setData(wide);
+    QVERIFY(settle(inspector));
+    QCOMPARE(inspector.analysis()->coactivation.size(), size_t{256} * 256);
+    for (const QString& name : RoutingInspector::viewNames()) {
+      QVERIFY(inspector.setView(name));
+      QVERIFY(settle(inspector));
+      QString error;
+      QVERIFY2(inspector.exportView(dir_.filePath(QStringLiteral("wide-%1.png").arg(name)), &error),
+               qPrintable(error));
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(inspector.heatmapView()->visibleTilesReady() ||
+                                 inspector.currentView() != QStringLiteral("heatmap"),
+                             kWaitMs);
+  }
+
   void bigTraceLoadsWithoutBlocking() {
     // 100,000 tokens × 48 MoE layers × 8 experts (top-2).
     const auto big = es::test::big_data(100000, {48, 8, 2, 1});

@@ -192,8 +192,7 @@ void TiledHeatmapView::updateScrollBars() {
   scroll_x_ = std::clamp(scroll_x_, 0.0, maxScrollX());
   hbar_->setValue(static_cast<int>(scroll_x_));
   const int vmax = std::max(0, contentHeight() - plot.height());
-  vbar_->setGeometry(width() - vbar_->sizeHint().width(), plot.top(), vbar_->sizeHint().width(),
-                     plot.height());
+  vbar_->setGeometry(plot.right() + 2, plot.top(), vbar_->sizeHint().width(), plot.height());
   vbar_->setRange(0, vmax);
   vbar_->setPageStep(plot.height());
   vbar_->setSingleStep(row_height_);
@@ -415,7 +414,8 @@ void TiledHeatmapView::paintEvent(QPaintEvent*) {
   }
   p.restore();
   paintAxes(p, plot);
-  paintLegend(p, QRect(plot.right() + 10, plot.top(), kLegendWidth - 14, plot.height()));
+  const int legend_x = plot.right() + 10 + (vbar_->isVisible() ? vbar_->width() + 2 : 0);
+  paintLegend(p, QRect(legend_x, plot.top(), kLegendWidth - 14, plot.height()));
 
   // Ask for what is missing (visible first, then one tile either side), and cancel what
   // is no longer wanted.
