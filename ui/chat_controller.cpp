@@ -193,6 +193,11 @@ void ChatController::setBusy(bool busy) {
   emit busyChanged(busy);
 }
 
+void ChatController::setEngine(const QString& backend, uint32_t threads) {
+  backend_ = backend.toStdString();
+  threads_ = threads;
+}
+
 void ChatController::stop() {
   cancel_->store(true);
 }
@@ -210,7 +215,10 @@ void ChatController::send(const Message& user, const GenerateParams& params,
   ChatTurnOptions options;
   options.generate = params;
   options.settings_json = settings_json.toStdString();
-  engine_->asyncInvoke([self, engine, session, user, options, cancel](EngineState& state) {
+  const std::string backend = backend_;
+  const uint32_t threads = threads_;
+  engine_->asyncInvoke([self, engine, session, user, options, cancel, backend,
+                        threads](EngineState& state) {
     const auto fail = [&](const QString& message) {
       engine->guiInvoke([self, message] {
         if (!self) return;
@@ -224,8 +232,15 @@ void ChatController::send(const Message& user, const GenerateParams& params,
         return fail(state.model_error.empty() ? tr("Open a model first (File → Open Model…).")
                                               : QString::fromStdString(state.model_error));
       }
+      if (state.runner && (state.runner_threads != threads || state.runner_backend != backend)) {
+        state.runner.reset();  // other engine settings: a new context
+      }
       if (!state.runner) {
         ContextParams cp;
+        cp.backend = backend;
+        cp.n_threads = threads;
+        state.runner_backend = backend;
+        state.runner_threads = threads;
         const uint32_t train = state.model->hparams().n_ctx_train;
         cp.n_ctx = train != 0 ? std::min(kChatContext, train) : kChatContext;
         state.runner = std::make_unique<ChatRunner>(*state.store, state.model, cp);

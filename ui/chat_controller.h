@@ -82,6 +82,9 @@ class ChatController : public QObject {
   /// Sends `user` (text and attachments) to the current session (a new one if none) with
   /// these generation parameters. Ignored while a turn runs (busy()).
   void send(const Message& user, const GenerateParams& params, const QString& settings_json);
+  /// The engine's backend and threads for the next turns (the context is rebuilt when
+  /// they change; its KV cache is then refilled from the session).
+  void setEngine(const QString& backend, uint32_t threads);
   /// Stops the running turn at the next token (its answer is stored `cancelled`).
   void stop();
 
@@ -119,6 +122,8 @@ class ChatController : public QObject {
   EngineController* engine_;
   int64_t current_ = 0;
   bool busy_ = false;
+  std::string backend_ = "cpu";
+  uint32_t threads_ = 0;
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
 };
 

@@ -45,6 +45,9 @@ struct EngineState {
   /// Chat turns of `model` recorded in `store` (made at the first turn, dropped when the
   /// model or the store changes).
   std::unique_ptr<ChatRunner> runner;
+  /// The backend and threads (0: all cores) `runner`'s context was made for.
+  std::string runner_backend;
+  uint32_t runner_threads = 0;
 };
 
 /// Owns the engine thread and its command queue. Lives on the UI thread; its methods

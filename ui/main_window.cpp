@@ -557,6 +557,7 @@ void MainWindow::sendMessage() {
   user.content = text.toStdString();
   user.attachments = composer_->attachments();
   conversation_->beginTurn(user);
+  chat_->setEngine(sampling_->backend(), sampling_->threads());
   chat_->send(user, sampling_->params(), sampling_->settingsJson());
   composer_->clear();
 }
@@ -577,6 +578,7 @@ void MainWindow::exportSessionDialog(int64_t id) {
     return;
   }
   statusBar()->showMessage(tr("Exporting %1…").arg(QFileInfo(path).fileName()));
+  busy_bar_->show();
   chat_->exportSession(id, *format, path);
 }
 

@@ -1,5 +1,6 @@
 #include "sampling_panel.h"
 
+#include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QJsonDocument>
@@ -7,6 +8,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
+#include <QThread>
 #include <random>
 
 namespace es::ui {
@@ -39,6 +41,12 @@ SamplingPanel::SamplingPanel(bool use_settings, QWidget* parent)
   seed_->setSpecialValueText(tr("random"));
   max_tokens_ = new QSpinBox(this);
   max_tokens_->setRange(1, 100'000);
+  threads_ = new QSpinBox(this);
+  threads_->setRange(0, 1024);
+  threads_->setSpecialValueText(tr("all cores (%1)").arg(QThread::idealThreadCount()));
+  backend_ = new QComboBox(this);
+  backend_->addItem(QStringLiteral("cpu"));
+  backend_->setToolTip(tr("Backends this build can run on"));
   auto* reset = new QPushButton(tr("Defaults"), this);
   auto* form = new QFormLayout(this);
   form->addRow(tr("Temperature"), temperature_);
@@ -48,12 +56,14 @@ SamplingPanel::SamplingPanel(bool use_settings, QWidget* parent)
   form->addRow(tr("Repetition penalty"), repeat_);
   form->addRow(tr("Seed"), seed_);
   form->addRow(tr("Max tokens"), max_tokens_);
+  form->addRow(tr("Backend"), backend_);
+  form->addRow(tr("Threads"), threads_);
   form->addRow(QString(), reset);
   resetToDefaults();
   for (QDoubleSpinBox* b : {temperature_, top_p_, min_p_, repeat_}) {
     connect(b, &QDoubleSpinBox::valueChanged, this, [this] { save(); });
   }
-  for (QSpinBox* b : {top_k_, seed_, max_tokens_}) {
+  for (QSpinBox* b : {top_k_, seed_, max_tokens_, threads_}) {
     connect(b, &QSpinBox::valueChanged, this, [this] { save(); });
   }
   connect(reset, &QPushButton::clicked, this, &SamplingPanel::resetToDefaults);
@@ -96,6 +106,14 @@ GenerateParams SamplingPanel::params() const {
   return p;
 }
 
+uint32_t SamplingPanel::threads() const {
+  return static_cast<uint32_t>(threads_->value());
+}
+
+QString SamplingPanel::backend() const {
+  return backend_->currentText();
+}
+
 QString SamplingPanel::settingsJson() const {
   QJsonObject o;
   o[QStringLiteral("mode")] = QStringLiteral("chat");
@@ -106,7 +124,8 @@ QString SamplingPanel::settingsJson() const {
   o[QStringLiteral("min_p")] = min_p_->value();
   o[QStringLiteral("repeat_penalty")] = repeat_->value();
   if (seed_->value() >= 0) o[QStringLiteral("seed")] = seed_->value();
-  o[QStringLiteral("backend")] = QStringLiteral("cpu");
+  o[QStringLiteral("backend")] = backend();
+  o[QStringLiteral("threads")] = static_cast<int>(threads());
   return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact));
 }
 
@@ -124,6 +143,7 @@ void SamplingPanel::setModelKey(const QString& key) {
   repeat_->setValue(s.value(QStringLiteral("repeat_penalty")).toDouble());
   seed_->setValue(s.value(QStringLiteral("seed")).toInt());
   max_tokens_->setValue(s.value(QStringLiteral("max_tokens")).toInt());
+  threads_->setValue(s.value(QStringLiteral("threads"), 0).toInt());
   loading_ = false;
 }
 
@@ -138,6 +158,7 @@ void SamplingPanel::save() const {
   s.setValue(QStringLiteral("repeat_penalty"), repeat_->value());
   s.setValue(QStringLiteral("seed"), seed_->value());
   s.setValue(QStringLiteral("max_tokens"), max_tokens_->value());
+  s.setValue(QStringLiteral("threads"), threads_->value());
 }
 
 }  // namespace es::ui

@@ -1,6 +1,6 @@
 // Sampling settings: temperature, top-k, top-p, min-p, repetition penalty, seed and the
-// answer length; remembered per model (QSettings, keyed by the model's content hash) so
-// each model comes back with its own preset.
+// answer length, and the engine's backend and threads; remembered per model (QSettings, keyed by
+// the model's content hash) so each model comes back with its own preset.
 #pragma once
 
 #include <QString>
@@ -8,6 +8,7 @@
 
 #include "expertscope/generate.h"
 
+class QComboBox;
 class QDoubleSpinBox;
 class QSpinBox;
 
@@ -22,6 +23,10 @@ class SamplingPanel : public QWidget {
 
   /// The parameters as set now.
   [[nodiscard]] GenerateParams params() const;
+  /// CPU threads for the engine (0: one per core).
+  [[nodiscard]] uint32_t threads() const;
+  /// The backend to run on ("cpu" until others exist).
+  [[nodiscard]] QString backend() const;
   /// The same as a JSON object text (stored with each answer).
   [[nodiscard]] QString settingsJson() const;
   /// Switches to the preset of model `key` (its content hash); defaults when it has none.
@@ -45,6 +50,8 @@ class SamplingPanel : public QWidget {
   QDoubleSpinBox* repeat_ = nullptr;
   QSpinBox* seed_ = nullptr;
   QSpinBox* max_tokens_ = nullptr;
+  QSpinBox* threads_ = nullptr;
+  QComboBox* backend_ = nullptr;
 };
 
 }  // namespace es::ui
