@@ -104,6 +104,16 @@ class TestRoutingInspector : public QObject {
     // Cached and fresh agree.
     const auto again = es::inspector::selectionStats(d, {}, &cache);
     QCOMPARE(again.load[2].counts, stats.load[2].counts);
+    QCOMPARE(cache.size(), size_t{2});
+    // The cache keeps no segment alive: an older version of a streaming answer is dropped.
+    {
+      auto old =
+          InspectorData::makeSegment(*d.segment(1).trace, {}, QStringLiteral("assistant"), 1);
+      const InspectorData streaming({d.segmentPtr(0), old});
+      (void)es::inspector::selectionStats(streaming, {}, &cache);
+      QCOMPARE(cache.size(), size_t{3});
+    }
+    QCOMPARE(cache.size(), size_t{2});
   }
 
   void hoveringAChipShowsItsPath() {
@@ -145,6 +155,12 @@ class TestRoutingInspector : public QObject {
     inspector.showTokenPath(1, 3);
     QCOMPARE(inspector.pathView()->token(), std::make_pair(size_t{1}, 3u));
     QVERIFY(hovered.isEmpty());
+    // Or by message index (the session's messages 0 and 1 are segments 0 and 1 here).
+    QCOMPARE(data_->segmentOfMessage(1), std::optional<size_t>(1));
+    QVERIFY(!data_->segmentOfMessage(5));
+    inspector.showMessageTokenPath(1, 7);
+    QCOMPARE(inspector.pathView()->token(), std::make_pair(size_t{1}, 7u));
+    QVERIFY(inspector.chipView()->chipRect(7).isValid());
   }
 
   void clickingAnExpertFillsTheExpertView() {

@@ -39,8 +39,11 @@ std::shared_ptr<const ChipMetrics> ChipMetricsCache::measure(const Analysis& ana
     const Entry* entry = nullptr;
     {
       std::lock_guard lock(mutex_);
+      std::erase_if(entries_, [](const Entry& e) { return e.segment.expired(); });
       for (size_t i = 0; i < entries_.size(); ++i) {
-        if (entries_[i].segment == seg && entries_[i].font_key == out->font_key) {
+        const auto& key = entries_[i].segment;
+        if (!key.owner_before(seg) && !seg.owner_before(key) &&
+            entries_[i].font_key == out->font_key) {
           std::rotate(entries_.begin() + static_cast<std::ptrdiff_t>(i),
                       entries_.begin() + static_cast<std::ptrdiff_t>(i) + 1, entries_.end());
           entry = &entries_.back();

@@ -25,7 +25,8 @@ struct ChipMetrics {
   std::vector<uint8_t> break_after;  ///< Per axis token: 1 when its text ends a line.
 };
 
-/// Per-segment chip widths for one font, reused while a session streams. Thread-safe.
+/// Per-segment chip widths for one font, reused while a session streams. Holds no segment
+/// alive (entries of segments that are gone are dropped). Thread-safe.
 class ChipMetricsCache {
  public:
   /// The metrics of `analysis`'s axis in `font` (any thread).
@@ -34,7 +35,7 @@ class ChipMetricsCache {
 
  private:
   struct Entry {
-    std::shared_ptr<const InspectorSegment> segment;
+    std::weak_ptr<const InspectorSegment> segment;  ///< The key (compared by owner).
     QString font_key;
     std::vector<float> widths;
     std::vector<uint8_t> break_after;

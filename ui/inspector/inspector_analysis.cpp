@@ -90,6 +90,13 @@ SelectionStats emptyStats(const InspectorData& data) {
   return s;
 }
 
+/// True when `w` refers to the object `s` owns (also after `s`'s object is gone: a weak
+/// pointer keeps its control block, so no later object shares it).
+bool sameOwner(const std::weak_ptr<const InspectorSegment>& w,
+               const std::shared_ptr<const InspectorSegment>& s) {
+  return !w.owner_before(s) && !s.owner_before(w);
+}
+
 bool sameSelection(const Selection& a, const Selection& b) {
   return a.range.begin == b.range.begin && a.range.end == b.range.end && a.modality == b.modality;
 }
@@ -105,8 +112,10 @@ std::shared_ptr<const SelectionStats> StatsCache::get(
     const std::shared_ptr<const InspectorSegment>& segment, const Selection& selection) {
   {
     std::lock_guard lock(mutex_);
+    std::erase_if(entries_, [](const Entry& e) { return e.segment.expired(); });
     for (size_t i = 0; i < entries_.size(); ++i) {
-      if (entries_[i].segment == segment && sameSelection(entries_[i].selection, selection)) {
+      if (sameOwner(entries_[i].segment, segment) &&
+          sameSelection(entries_[i].selection, selection)) {
         Entry hit = entries_[i];
         entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i));
         entries_.push_back(hit);
@@ -124,6 +133,12 @@ std::shared_ptr<const SelectionStats> StatsCache::get(
 void StatsCache::clear() {
   std::lock_guard lock(mutex_);
   entries_.clear();
+}
+
+size_t StatsCache::size() {
+  std::lock_guard lock(mutex_);
+  std::erase_if(entries_, [](const Entry& e) { return e.segment.expired(); });
+  return entries_.size();
 }
 
 SelectionStats segmentStats(const RoutingTrace& trace, const Selection& selection) {

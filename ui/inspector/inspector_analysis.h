@@ -33,7 +33,9 @@ struct SelectionStats {
   [[nodiscard]] double fraction(uint32_t m, uint32_t expert) const;
 };
 
-/// A cache of per-segment statistics keyed by segment identity and selection. Thread-safe.
+/// A cache of per-segment statistics keyed by segment identity and selection. Holds no
+/// segment alive: entries of segments that are gone (an older version of a streaming
+/// answer) are dropped. Thread-safe.
 class StatsCache {
  public:
   /// The statistics of one part (computed on a miss).
@@ -41,10 +43,12 @@ class StatsCache {
       const std::shared_ptr<const InspectorSegment>& segment, const Selection& selection);
   /// Forgets everything.
   void clear();
+  /// Entries of segments still alive.
+  [[nodiscard]] size_t size();
 
  private:
   struct Entry {
-    std::shared_ptr<const InspectorSegment> segment;  ///< Keeps the key's address alive.
+    std::weak_ptr<const InspectorSegment> segment;  ///< The key (compared by owner).
     Selection selection;
     std::shared_ptr<const SelectionStats> stats;
   };

@@ -150,6 +150,12 @@ QString InspectorData::displayText(size_t segment, uint32_t token) const {
   return out;
 }
 
+std::optional<size_t> InspectorData::segmentOfMessage(int message_index) const {
+  for (size_t s = 0; s < segments_.size(); ++s)
+    if (segments_[s]->message_index == message_index) return s;
+  return std::nullopt;
+}
+
 QString InspectorData::textOfId(int32_t token_id) const {
   for (size_t s = 0; s < segments_.size(); ++s) {
     const auto ids = segments_[s]->trace->token_ids();

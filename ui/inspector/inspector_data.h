@@ -114,6 +114,9 @@ class InspectorData {
   [[nodiscard]] QString displayText(size_t segment, uint32_t token) const;
   /// The raw text of a token (empty when unknown).
   [[nodiscard]] std::string rawText(size_t segment, uint32_t token) const;
+  /// The index of the segment of message `message_index` (as InspectorSegment keeps it),
+  /// if there is one: the chat knows messages, showTokenPath() takes segments.
+  [[nodiscard]] std::optional<size_t> segmentOfMessage(int message_index) const;
   /// A text for a token id: the first token of any segment with that id, or "#id".
   [[nodiscard]] QString textOfId(int32_t token_id) const;
 

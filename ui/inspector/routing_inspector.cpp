@@ -445,6 +445,12 @@ void RoutingInspector::showTokenPath(int segment, int token) {
   if (index) chips_->ensureChipVisible(*index);
 }
 
+void RoutingInspector::showMessageTokenPath(int message_index, int token) {
+  if (!data_) return;
+  if (const auto segment = data_->segmentOfMessage(message_index))
+    showTokenPath(static_cast<int>(*segment), token);
+}
+
 void RoutingInspector::selectExpert(int m, int expert) {
   if (m < 0 || expert < 0) return;
   if (data_ && data_->hasShape() &&

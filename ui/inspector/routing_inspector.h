@@ -116,9 +116,12 @@ class RoutingInspector : public QWidget {
   }
 
  public slots:
-  /// Shows the path of token `token` of segment `segment` (the chat calls this when the
-  /// pointer is over a token) and outlines its chip.
+  /// Shows the path of token `token` of segment `segment` (an index into data()'s
+  /// segments; the chat calls this when the pointer is over a token) and outlines its chip.
   void showTokenPath(int segment, int token);
+  /// The same for token `token` of the message whose index in the session is
+  /// `message_index` (InspectorData::segmentOfMessage); ignored when it has no routing.
+  void showMessageTokenPath(int message_index, int token);
   /// Shows expert `expert` of MoE layer m in the expert view (its detail is computed on a
   /// worker) and marks it in the load view.
   void selectExpert(int m, int expert);
