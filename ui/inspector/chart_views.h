@@ -27,6 +27,7 @@ class ExpertView : public QWidget {
   Q_OBJECT
 
  public:
+  /// An empty expert view (a hint until setDetail).
   explicit ExpertView(QWidget* parent = nullptr);
 
   /// Shows `detail` (computed on a worker by expertDetail).
@@ -48,6 +49,7 @@ class ExpertView : public QWidget {
   void changeEvent(QEvent* event) override;
 
  private:
+  /// Rebuilds the charts from detail_ in the current palette.
   void restyle();
 
   std::optional<ExpertDetail> detail_;
@@ -62,6 +64,7 @@ class StatsView : public QWidget {
   Q_OBJECT
 
  public:
+  /// Empty charts until setAnalysis.
   explicit StatsView(QWidget* parent = nullptr);
 
   /// Shows `analysis`.
@@ -75,6 +78,7 @@ class StatsView : public QWidget {
   void changeEvent(QEvent* event) override;
 
  private:
+  /// Rebuilds both charts from analysis_ in the current palette.
   void rebuild();
 
   std::shared_ptr<const Analysis> analysis_;

@@ -34,11 +34,12 @@ class ChipMetricsCache {
                                                            const QFont& font);
 
  private:
+  /// The chips of every token of one segment in one font.
   struct Entry {
     std::weak_ptr<const InspectorSegment> segment;  ///< The key (compared by owner).
-    QString font_key;
-    std::vector<float> widths;
-    std::vector<uint8_t> break_after;
+    QString font_key;                               ///< The key's font.
+    std::vector<float> widths;                      ///< Per token of the segment.
+    std::vector<uint8_t> break_after;               ///< Per token of the segment.
   };
   std::mutex mutex_;
   std::vector<Entry> entries_;  ///< Most recently used last.
@@ -49,6 +50,7 @@ class MeasureLegend : public QWidget {
   Q_OBJECT
 
  public:
+  /// Dominant expert, no experts, until setMeasure.
   explicit MeasureLegend(QWidget* parent = nullptr);
   /// Shows `measure` at block `block` for `n_expert` experts.
   void setMeasure(Measure measure, uint32_t block, uint32_t n_expert);
@@ -68,6 +70,7 @@ class ChipView : public QAbstractScrollArea {
   Q_OBJECT
 
  public:
+  /// Empty until setContent.
   explicit ChipView(QWidget* parent = nullptr);
 
   /// Shows `analysis`'s axis measured by `metrics`; `keep_scroll`: a streaming update of
@@ -114,14 +117,17 @@ class ChipView : public QAbstractScrollArea {
  private:
   /// One line: chips [first, end), or a header naming section `section`.
   struct Line {
-    uint64_t first = 0;
-    uint64_t end = 0;
-    int y = 0;
-    int height = 0;
-    int section = -1;  ///< >= 0: a header line.
+    uint64_t first = 0;  ///< Axis index of the first chip.
+    uint64_t end = 0;    ///< One past the last.
+    int y = 0;           ///< Top, content pixels.
+    int height = 0;      ///< Pixels.
+    int section = -1;    ///< >= 0: a header line.
   };
+  /// Lays every chip out for the viewport's width (one linear pass).
   void relayout();
+  /// The line at content y (the last one starting above it).
   [[nodiscard]] size_t lineAt(int content_y) const;
+  /// A chip's height in the current font.
   [[nodiscard]] int chipHeight() const;
 
   std::shared_ptr<const Analysis> analysis_;

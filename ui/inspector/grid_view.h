@@ -26,17 +26,17 @@ struct GridModel {
   QString column_title;                ///< e.g. "expert".
   std::vector<QString> row_labels;     ///< One per row.
   std::vector<QString> column_labels;  ///< One per column.
-  uint32_t rows = 0;
-  uint32_t columns = 0;
-  std::vector<double> values;  ///< rows × columns, row-major.
-  Scale scale = Scale::sequential;
-  double scale_max = 1.0;  ///< The value drawn at the top of the scale (> 0).
+  uint32_t rows = 0;                   ///< Number of rows.
+  uint32_t columns = 0;                ///< Number of columns.
+  std::vector<double> values;          ///< rows × columns, row-major.
+  Scale scale = Scale::sequential;     ///< The colour scale.
+  double scale_max = 1.0;              ///< The value drawn at the top of the scale (> 0).
   /// Cells drawn in a neutral colour and left out of the scale (e.g. a co-activation
   /// diagonal); empty: none.
   std::vector<bool> neutral;
-  QString legend_title;
-  QString legend_low;   ///< Label at the bottom of the legend.
-  QString legend_high;  ///< Label at its top.
+  QString legend_title;  ///< Above the legend's bar.
+  QString legend_low;    ///< Label at the bottom of the legend.
+  QString legend_high;   ///< Label at its top.
   /// Text inside a cell when it fits (empty function: none).
   std::function<QString(uint32_t row, uint32_t column)> cell_text;
   /// The read-out line for a hovered cell (empty function: the value).
@@ -54,6 +54,7 @@ class GridView : public QWidget {
   Q_OBJECT
 
  public:
+  /// Empty until setModel.
   explicit GridView(QWidget* parent = nullptr);
 
   /// Shows `model`.
@@ -82,11 +83,13 @@ class GridView : public QWidget {
  private:
   /// Where the cells lie, and their size.
   struct Geometry {
-    QRectF grid;
-    double cell_w = 0;
-    double cell_h = 0;
+    QRectF grid;        ///< The cells' rectangle.
+    double cell_w = 0;  ///< A cell's width.
+    double cell_h = 0;  ///< A cell's height.
   };
+  /// Where the cells go for the widget's size.
   [[nodiscard]] Geometry geometry() const;
+  /// The colour of cell `index` (row-major) in the current palette.
   [[nodiscard]] QColor cellColor(size_t index) const;
 
   GridModel model_;

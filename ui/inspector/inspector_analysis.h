@@ -47,10 +47,11 @@ class StatsCache {
   [[nodiscard]] size_t size();
 
  private:
+  /// The statistics of one segment's selection.
   struct Entry {
     std::weak_ptr<const InspectorSegment> segment;  ///< The key (compared by owner).
-    Selection selection;
-    std::shared_ptr<const SelectionStats> stats;
+    Selection selection;                            ///< The key's selection.
+    std::shared_ptr<const SelectionStats> stats;    ///< The value.
   };
   std::mutex mutex_;
   std::vector<Entry> entries_;  ///< Most recently used last.
@@ -73,7 +74,7 @@ struct AnalysisRequest {
 
 /// Everything the views show for one request.
 struct Analysis {
-  AnalysisRequest request;
+  AnalysisRequest request;                ///< What was asked (layer clamped to the data).
   std::shared_ptr<const TokenAxis> axis;  ///< The primary selection's tokens.
   SelectionStats stats;                   ///< Of the primary selection.
   std::optional<SelectionStats> compare;  ///< Of the compare selection.
@@ -89,10 +90,10 @@ struct Analysis {
 
 /// One token of an expert's vocabulary, ready to show.
 struct VocabRow {
-  int32_t token_id = 0;
-  QString text;        ///< Display text (InspectorData::displayText).
-  uint64_t count = 0;  ///< Times routed to the expert in the selection.
-  double mean_weight = 0.0;
+  int32_t token_id = 0;      ///< Vocabulary id.
+  QString text;              ///< Display text (InspectorData::displayText).
+  uint64_t count = 0;        ///< Times routed to the expert in the selection.
+  double mean_weight = 0.0;  ///< Mean weight the expert got for it.
   /// count / how often the token occurs in the selection (0..1): how reliably the expert
   /// takes this token.
   double share = 0.0;
@@ -100,12 +101,12 @@ struct VocabRow {
 
 /// What the expert view shows for (layer, expert).
 struct ExpertDetail {
-  uint32_t layer = 0;  ///< MoE index.
-  uint32_t block = 0;  ///< Its block index.
-  uint32_t expert = 0;
-  uint64_t n_tokens = 0;  ///< Tokens of the selection.
-  uint64_t n_routed = 0;  ///< Of them, routed to the expert at the layer.
-  double mean_weight = 0.0;
+  uint32_t layer = 0;                 ///< MoE index.
+  uint32_t block = 0;                 ///< Its block index.
+  uint32_t expert = 0;                ///< Expert id.
+  uint64_t n_tokens = 0;              ///< Tokens of the selection.
+  uint64_t n_routed = 0;              ///< Of them, routed to the expert at the layer.
+  double mean_weight = 0.0;           ///< Mean weight over those routed.
   std::vector<VocabRow> vocabulary;   ///< Most routed first.
   std::vector<double> load_by_layer;  ///< Fraction of tokens selecting the expert per layer.
   std::vector<uint32_t> blocks;       ///< Block index of each MoE layer.

@@ -50,8 +50,8 @@ struct InspectorSelection {
 /// A selection resolved to one segment: the segment's index and the engine Selection of
 /// its tokens.
 struct SegmentPart {
-  size_t segment = 0;
-  Selection selection;
+  size_t segment = 0;   ///< Index into the InspectorData's segments.
+  Selection selection;  ///< Segment-local tokens and the modality filter.
 };
 
 /// The segments of one session (or any list of traces) and their global token numbering.
@@ -83,7 +83,9 @@ class InspectorData {
 
   /// Shown above the views (e.g. the session's title).
   [[nodiscard]] const QString& title() const noexcept { return title_; }
+  /// Number of segments.
   [[nodiscard]] size_t segmentCount() const noexcept { return segments_.size(); }
+  /// Segment `i` (< segmentCount()).
   [[nodiscard]] const InspectorSegment& segment(size_t i) const { return *segments_.at(i); }
   /// The shared pointer of segment `i` (its identity keys caches).
   [[nodiscard]] const std::shared_ptr<const InspectorSegment>& segmentPtr(size_t i) const {
@@ -93,8 +95,11 @@ class InspectorData {
   [[nodiscard]] bool hasShape() const noexcept { return !segments_.empty(); }
   /// The routing shape every segment shares. Only valid when hasShape().
   [[nodiscard]] const TraceShape& shape() const { return segments_.front()->trace->shape(); }
+  /// Experts per MoE layer (0 without a shape).
   [[nodiscard]] uint32_t nExpert() const noexcept;
+  /// Experts selected per token and layer (0 without a shape).
   [[nodiscard]] uint32_t topK() const noexcept;
+  /// MoE layers (0 without a shape).
   [[nodiscard]] uint32_t nLayers() const noexcept;
   /// Tokens of every segment together.
   [[nodiscard]] uint64_t totalTokens() const noexcept { return total_tokens_; }
@@ -143,15 +148,15 @@ class TokenAxis {
  public:
   /// One run of consecutive selected tokens.
   struct Run {
-    size_t segment = 0;
+    size_t segment = 0;       ///< Index into the data's segments.
     uint32_t begin = 0;       ///< First token (segment-local).
     uint32_t end = 0;         ///< One past the last.
     uint64_t axis_begin = 0;  ///< Axis index of `begin`.
   };
   /// A token of the axis.
   struct Token {
-    size_t segment = 0;
-    uint32_t token = 0;
+    size_t segment = 0;  ///< Index into the data's segments.
+    uint32_t token = 0;  ///< Segment-local token index.
   };
 
   /// An empty axis.
@@ -159,8 +164,11 @@ class TokenAxis {
   /// The axis of `selection` over `data`.
   TokenAxis(const InspectorData& data, const InspectorSelection& selection);
 
+  /// Tokens on the axis.
   [[nodiscard]] uint64_t size() const noexcept { return size_; }
+  /// True when the selection selects nothing.
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  /// The runs, in axis order.
   [[nodiscard]] const std::vector<Run>& runs() const noexcept { return runs_; }
   /// The token at axis index `i` (< size()).
   [[nodiscard]] Token at(uint64_t i) const;

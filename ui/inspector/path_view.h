@@ -19,6 +19,7 @@ class PathView : public QWidget {
   Q_OBJECT
 
  public:
+  /// A hint until a token is set.
   explicit PathView(QWidget* parent = nullptr);
 
   /// The data and scales to draw with; keeps the token if it still exists.
@@ -27,6 +28,7 @@ class PathView : public QWidget {
   void setToken(size_t segment, uint32_t token);
   /// Shows nothing.
   void clearToken();
+  /// True when a token is shown.
   [[nodiscard]] bool hasToken() const { return token_.has_value(); }
   /// The segment and token shown (valid when hasToken()).
   [[nodiscard]] std::pair<size_t, uint32_t> token() const {
@@ -53,17 +55,19 @@ class PathView : public QWidget {
  private:
   /// Column positions of the rows.
   struct Layout {
-    int header_h = 0;
-    int row_h = 0;
-    int label_w = 0;
-    int map_x = 0;
-    double cell_w = 0;
-    int map_w = 0;
-    int chips_x = 0;
-    int chip_w = 0;
-    int entropy_x = 0;
+    int header_h = 0;   ///< Height of the header above the rows.
+    int row_h = 0;      ///< Height of a layer's row.
+    int label_w = 0;    ///< Width of the layer labels.
+    int map_x = 0;      ///< Left of the mini-map.
+    double cell_w = 0;  ///< Width of a mini-map cell.
+    int map_w = 0;      ///< Width of the mini-map.
+    int chips_x = 0;    ///< Left of the top-k chips.
+    int chip_w = 0;     ///< Width of a chip.
+    int entropy_x = 0;  ///< Left of the entropy column.
   };
+  /// The columns for the current font and data.
   [[nodiscard]] Layout layout() const;
+  /// True when the token shown exists in the analysis's data.
   [[nodiscard]] bool valid() const;
   /// The (m, expert) under `pos`, if a mini-map cell or a chip.
   [[nodiscard]] std::optional<std::pair<uint32_t, uint32_t>> expertAt(QPoint pos) const;

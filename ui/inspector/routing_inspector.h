@@ -58,6 +58,7 @@ class RoutingInspector : public QWidget {
   /// coactivation, stats.
   [[nodiscard]] static QStringList viewNames();
 
+  /// An empty inspector (no data) with its own worker pool.
   explicit RoutingInspector(QWidget* parent = nullptr);
   ~RoutingInspector() override;
 
@@ -144,23 +145,40 @@ class RoutingInspector : public QWidget {
   void changeEvent(QEvent* event) override;
 
  private:
+  /// Creates the toolbar, the tabs and their connections (routing_inspector_layout.cpp).
   void buildUi();
+  /// The toolbar: scope, modality, layer, measure, compare, export.
   QWidget* buildToolbar();
+  /// Fills the scope, compare and layer boxes from data_ and selects the current state.
   void refreshChoices();
+  /// Asks for a new analysis in `delay_ms` (or after the running one).
   void scheduleAnalysis(int delay_ms);
+  /// Starts the analysis on the pool (the debounce timer's slot).
   void startAnalysis();
+  /// A worker's analysis arrived: every view takes it.
   void ui_analysisReady(std::shared_ptr<const Analysis> analysis,
                         std::shared_ptr<const ChipMetrics> metrics);
+  /// Computes the selected expert's detail on the pool.
   void startExpertDetail();
+  /// A worker's expert detail arrived (ignored when stale).
   void ui_expertReady(std::shared_ptr<const Analysis> analysis, ExpertDetail detail);
+  /// A new heatmap source for the rows, measure and palette.
   void updateHeatmapSource(bool keep_view);
+  /// New models for the load and co-activation views.
   void updateGrids();
+  /// The chips' legend for the measure and layer.
   void updateLegend();
+  /// The pointer entered chip `index`.
   void onChipHovered(qint64 index);
+  /// A heatmap cell was clicked: its token's path and its expert.
   void onHeatmapClicked(qint64 column, int row);
+  /// The scope or modality box changed.
   void onScopeChosen();
+  /// The compare box changed.
   void onCompareChosen();
+  /// Makes the chips' dragged range the selection.
   void scopeToChipRange();
+  /// The widget exportView() draws for the current tab.
   [[nodiscard]] QWidget* exportWidget() const;
 
   QThreadPool pool_;

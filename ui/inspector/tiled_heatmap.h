@@ -44,6 +44,7 @@ struct HeatmapLegend {
 /// layers. Implementations are immutable and are called from worker threads.
 class HeatmapSource {
  public:
+  /// Sources are shared with workers by shared_ptr.
   virtual ~HeatmapSource() = default;
   /// Tokens (columns).
   [[nodiscard]] virtual uint64_t columns() const = 0;
@@ -160,10 +161,10 @@ class TiledHeatmapView : public QWidget {
  private:
   /// A tile of one zoom level and row height.
   struct TileKey {
-    int zoom = 0;
-    int row_height = 0;
-    int tx = 0;
-    int ty = 0;
+    int zoom = 0;        ///< Zoom level.
+    int row_height = 0;  ///< Pixels per row.
+    int tx = 0;          ///< Tile column.
+    int ty = 0;          ///< Tile row.
     bool operator==(const TileKey&) const = default;
     /// For QHash.
     friend size_t qHash(const TileKey& key, size_t seed) noexcept {
@@ -172,29 +173,41 @@ class TiledHeatmapView : public QWidget {
   };
   /// Where a worker's tile goes: the view, or nobody once the view is gone.
   struct Sink {
-    std::mutex mutex;
-    TiledHeatmapView* view = nullptr;
+    std::mutex mutex;                  ///< Held while posting and while the view dies.
+    TiledHeatmapView* view = nullptr;  ///< Null once the view is gone.
   };
   /// A tile job not started or running.
   struct Pending {
-    std::shared_ptr<std::atomic<bool>> cancelled;
+    std::shared_ptr<std::atomic<bool>> cancelled;  ///< Set: the job returns unrun.
   };
 
+  /// A worker's tile arrived (dropped when the source changed since).
   void ui_tileReady(uint64_t generation, TileKey key, QImage image);
+  /// Queues the rendering of a tile unless it is pending.
   void requestTile(const TileKey& key);
+  /// Caches a tile, dropping the least recently used beyond the limit.
   void insertTile(const TileKey& key, QImage image);
+  /// A cached tile, or null.
   [[nodiscard]] const QImage* findTile(const TileKey& key) const;
   /// Draws a missing tile from a coarser cached level or the previous source's tiles.
   bool drawFallback(class QPainter& p, const TileKey& key, const QRectF& target) const;
+  /// Row height and vertical scroll bar for the widget's height.
   void updateLayout();
+  /// Scroll bar ranges and positions for the zoom and size.
   void updateScrollBars();
+  /// Width of every column at this zoom, pixels.
   [[nodiscard]] double contentWidth() const;
+  /// Height of every row, pixels.
   [[nodiscard]] int contentHeight() const;
   /// Height of the token axis under the plot (token texts when they fit, else numbers).
   [[nodiscard]] int axisHeight() const;
+  /// The tiles the plot shows, `margin_tiles` more on either side, nearest the centre first.
   [[nodiscard]] std::vector<TileKey> visibleTiles(int margin_tiles) const;
+  /// Row labels and title, token axis, section labels.
   void paintAxes(class QPainter& p, const QRect& plot) const;
+  /// The colour legend.
   void paintLegend(class QPainter& p, const QRect& area) const;
+  /// The line describing the hovered cell.
   void paintReadout(class QPainter& p, const QRect& area) const;
 
   QThreadPool* pool_;
