@@ -72,11 +72,25 @@ MessageCard::MessageCard(const Message& m, QWidget* parent) : QFrame(parent) {
       new QLabel(QStringLiteral("<b style='color:%1'>%2</b> <span style='color:gray'>%3</span>")
                      .arg(accent.name(), role_title(m.role).toHtmlEscaped(), when(m.created_ms)),
                  this);
+  tokens_button_ = new QToolButton(this);
+  tokens_button_->setObjectName(QStringLiteral("tokensButton"));
+  tokens_button_->setText(tr("Tokens"));
+  tokens_button_->setToolTip(
+      tr("Show the text token by token: hover a token to see its path "
+         "through the experts in the Routing Inspector"));
+  tokens_button_->setCheckable(true);
+  tokens_button_->setAutoRaise(true);
+  tokens_button_->hide();
+  connect(tokens_button_, &QToolButton::toggled, this, &MessageCard::setTokensShown);
   text_ = new QLabel(this);
   text_->setObjectName(QStringLiteral("messageText"));
   text_->setTextFormat(Qt::MarkdownText);
   text_->setWordWrap(true);
-  text_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+  text_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard |
+                                 Qt::LinksAccessibleByMouse);
+  connect(text_, &QLabel::linkHovered, this, [this](const QString& link) {
+    if (link.startsWith(QLatin1String("t:"))) emit tokenHovered(link.mid(2).toInt());
+  });
   // Ignored horizontally: a long unbroken word must not widen the card past the view.
   text_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Minimum);
   text_->setMinimumWidth(80);
@@ -92,7 +106,10 @@ MessageCard::MessageCard(const Message& m, QWidget* parent) : QFrame(parent) {
 
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(12, 8, 12, 8);
-  layout->addWidget(header);
+  auto* header_row = new QHBoxLayout;
+  header_row->addWidget(header, 1);
+  header_row->addWidget(tokens_button_);
+  layout->addLayout(header_row);
   layout->addWidget(text_);
   if (!m.attachments.empty()) {
     auto* row = new QHBoxLayout;
@@ -122,12 +139,54 @@ MessageCard::MessageCard(const Message& m, QWidget* parent) : QFrame(parent) {
   layout->addWidget(footer_);
   setContent(QString::fromStdString(m.content));
   setFooter(answer_footer(m));
+  if (m.trace && m.token_texts.size() == m.trace->n_tokens()) setTokens(m.token_texts);
 }
 
 void MessageCard::setContent(const QString& markdown) {
   markdown_ = markdown;
-  text_->setText(markdown.isEmpty() ? QStringLiteral("…") : markdown);
+  render();
   rebuildCodeButtons();
+}
+
+void MessageCard::setTokens(std::vector<std::string> token_texts) {
+  token_texts_ = std::move(token_texts);
+  tokens_button_->setVisible(!token_texts_.empty());
+  if (token_texts_.empty()) tokens_shown_ = false;
+  render();
+}
+
+void MessageCard::setTokensShown(bool shown) {
+  tokens_shown_ = shown && !token_texts_.empty();
+  tokens_button_->setChecked(tokens_shown_);
+  render();
+}
+
+void MessageCard::render() {
+  if (!tokens_shown_) {
+    text_->setTextFormat(Qt::MarkdownText);
+    text_->setText(markdown_.isEmpty() ? QStringLiteral("…") : markdown_);
+    return;
+  }
+  // Each token a link (hover target) with a faint alternating background, so token
+  // boundaries show; text escaped, newlines kept.
+  QString html = QStringLiteral("<p style='white-space:pre-wrap'>");
+  for (size_t i = 0; i < token_texts_.size(); ++i) {
+    QString piece =
+        QString::fromUtf8(token_texts_[i].data(), static_cast<qsizetype>(token_texts_[i].size()))
+            .toHtmlEscaped();
+    if (piece.isEmpty()) continue;
+    piece.replace(QLatin1Char('\n'), QStringLiteral("↵<br>"));
+    html += QStringLiteral(
+                "<a href='t:%1' style='color:palette(text);text-decoration:none;"
+                "background-color:%2'>%3</a>")
+                .arg(i)
+                .arg(i % 2 == 0 ? QStringLiteral("rgba(127,127,127,0.10)")
+                                : QStringLiteral("rgba(127,127,127,0.25)"))
+                .arg(piece);
+  }
+  html += QStringLiteral("</p>");
+  text_->setTextFormat(Qt::RichText);
+  text_->setText(html);
 }
 
 void MessageCard::setFooter(const QString& text) {
@@ -203,7 +262,11 @@ void ConversationView::setSession(const SessionPtr& session) {
   session_ = session;
   clearCards();
   if (session) {
-    for (const Message& m : session->messages) addCard(m);
+    for (size_t i = 0; i < session->messages.size(); ++i) {
+      MessageCard* card = addCard(session->messages[i]);
+      connect(card, &MessageCard::tokenHovered, this,
+              [this, i](int token) { emit tokenHovered(static_cast<int>(i), token); });
+    }
   }
   empty_->setVisible(cards_.empty());
   scrollToEnd();

@@ -13,6 +13,7 @@
 #include "chat_controller.h"
 
 class QLabel;
+class QToolButton;
 class QVBoxLayout;
 
 namespace es::ui {
@@ -26,15 +27,29 @@ class MessageCard : public QFrame {
 
   /// Replaces the text (Markdown) and re-renders it.
   void setContent(const QString& markdown);
+  /// The message's tokens (their texts), enabling the Tokens view: each token is then a
+  /// hover target and the card emits tokenHovered.
+  void setTokens(std::vector<std::string> token_texts);
+  /// Shows the text as tokens (true) or as rendered Markdown (false).
+  void setTokensShown(bool shown);
+  [[nodiscard]] bool tokensShown() const noexcept { return tokens_shown_; }
   /// The footer line under the text.
   void setFooter(const QString& text);
   [[nodiscard]] QString content() const { return markdown_; }
   [[nodiscard]] QLabel* textLabel() const { return text_; }
 
+ signals:
+  /// The pointer is over token `token` of this message (Tokens view).
+  void tokenHovered(int token);
+
  private:
+  void render();
   void rebuildCodeButtons();
 
   QString markdown_;
+  std::vector<std::string> token_texts_;
+  bool tokens_shown_ = false;
+  QToolButton* tokens_button_ = nullptr;
   QLabel* text_ = nullptr;
   QLabel* footer_ = nullptr;
   QWidget* code_row_ = nullptr;
@@ -61,6 +76,10 @@ class ConversationView : public QScrollArea {
   [[nodiscard]] const std::vector<MessageCard*>& cards() const { return cards_; }
   /// The text of the answer being streamed (empty when none).
   [[nodiscard]] QString streamingText() const { return streaming_text_; }
+
+ signals:
+  /// The pointer is over token `token` of message `message` (its index in the session).
+  void tokenHovered(int message, int token);
 
  private:
   MessageCard* addCard(const Message& message);

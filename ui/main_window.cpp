@@ -540,6 +540,18 @@ void MainWindow::createDocks() {
     }
     if (!routing_timer_->isActive()) routing_timer_->start();
   });
+  // A token hovered in the chat shows its path: message index → inspector segment (the
+  // messages that have a trace, in order).
+  connect(conversation_, &ConversationView::tokenHovered, this, [this](int message, int token) {
+    const SessionPtr s = conversation_->session();
+    if (!s || message < 0 || static_cast<size_t>(message) >= s->messages.size()) return;
+    int segment = 0;
+    for (int i = 0; i < message; ++i) {
+      const auto& m = s->messages[static_cast<size_t>(i)];
+      if (m.trace && m.trace->has_shape() && m.trace->n_tokens() > 0) ++segment;
+    }
+    routing_->showTokenPath(segment, token);
+  });
   model_dock->raise();
   // The chat keeps most of the width; applied once the window has its size (a saved
   // layout, restored later, wins).

@@ -19,6 +19,8 @@
 #include "conversation_view.h"
 #include "expertscope/store.h"
 #include "main_window.h"
+#include "path_view.h"
+#include "routing_inspector.h"
 #include "sampling_panel.h"
 #include "sessions_sidebar.h"
 #include "tiny_models.h"
@@ -116,6 +118,17 @@ class TestChat : public QObject {
     const es::Session s = store.load_session(session->id);
     QCOMPARE(s.messages[1].content, session->messages[1].content);
     QTRY_COMPARE_WITH_TIMEOUT(w.sessions()->list()->count(), 1, kTimeoutMs);
+    // Hovering a token of the answer (its Tokens view) shows that token's path in the
+    // Routing Inspector: message 1 is the inspector's segment 1.
+    es::ui::MessageCard* answer = w.conversation()->cards()[1];
+    answer->setTokensShown(true);
+    QVERIFY(answer->tokensShown());
+    QVERIFY(answer->textLabel()->text().contains(QStringLiteral("href='t:2'")));
+    emit answer->textLabel()->linkHovered(QStringLiteral("t:2"));
+    es::inspector::PathView* path = w.routingInspector()->pathView();
+    QTRY_VERIFY_WITH_TIMEOUT(path->hasToken(), kTimeoutMs);
+    QCOMPARE(path->token().first, size_t{1});
+    QCOMPARE(path->token().second, 2u);
     qInfo("longest UI-thread stall during load and generation: %.1f ms", heart.worst_ms());
   }
 
