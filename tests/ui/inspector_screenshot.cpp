@@ -1,5 +1,5 @@
 // inspector_screenshot OUT_DIR [--dark] [--session] [--rows-layers] [--tokens N] [--layers L]
-//                      [--experts E] [--top-k K]
+//                      [--experts E] [--top-k K] [--width W] [--height H]
 //
 // Renders every view of the Routing Inspector over a synthetic session (a question with an
 // image and its answer, or one long answer of N tokens) to OUT_DIR/inspector-<view>.png,
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   if (args.size() < 2) {
     std::fprintf(stderr,
                  "usage: inspector_screenshot OUT_DIR [--dark] [--session] [--rows-layers] "
-                 "[--tokens N] [--layers L] [--experts E] [--top-k K]\n");
+                 "[--tokens N] [--layers L] [--experts E] [--top-k K] [--width W] [--height H]\n");
     return 2;
   }
   const QString out_dir = args[1];
@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
 
   es::inspector::RoutingInspector inspector;
   inspector.setWindowTitle(QStringLiteral("Routing Inspector"));
-  inspector.resize(1280, 800);
+  inspector.resize(option(QStringLiteral("--width"), 1280),
+                   option(QStringLiteral("--height"), 800));
   inspector.show();
   if (n_tokens > 0) {
     inspector.setData(es::test::big_data(static_cast<size_t>(n_tokens), shape));

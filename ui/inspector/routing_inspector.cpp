@@ -7,6 +7,7 @@
 #include <QLabel>
 #include <QPainter>
 #include <QSaveFile>
+#include <QSplitter>
 #include <QStandardItemModel>
 #include <QSvgGenerator>
 #include <QTabWidget>
@@ -30,6 +31,8 @@ namespace {
 constexpr int kStreamDebounceMs = 120;
 /// Analyses and expert details go before heatmap tiles in the pool's queue.
 constexpr int kAnalysisPriority = 1;
+/// Below this width the token page stacks the path under the chips.
+constexpr int kSideBySideWidth = 800;
 
 /// Sets the items of `box` to `labels` (in place when the count is unchanged, so that a
 /// streaming update does not reset an open popup) and selects `current`.
@@ -482,6 +485,17 @@ void RoutingInspector::onHeatmapClicked(qint64 column, int row) {
     selectExpert(row, trace.expert(t.token, static_cast<uint32_t>(row), 0));
   }
   tabs_->setCurrentIndex(static_cast<int>(View::expert));
+}
+
+void RoutingInspector::resizeEvent(QResizeEvent* event) {
+  QWidget::resizeEvent(event);
+  // In a narrow dock the path goes under the chips.
+  const auto orientation = width() < kSideBySideWidth ? Qt::Vertical : Qt::Horizontal;
+  if (tokens_split_->orientation() == orientation) return;
+  tokens_split_->setOrientation(orientation);
+  const int extent = orientation == Qt::Vertical ? tokens_split_->height() : tokens_split_->width();
+  const int chips = extent * (orientation == Qt::Vertical ? 45 : 60) / 100;
+  tokens_split_->setSizes({chips, extent - chips});
 }
 
 void RoutingInspector::changeEvent(QEvent* event) {

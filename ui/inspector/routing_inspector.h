@@ -27,6 +27,7 @@
 
 class QComboBox;
 class QLabel;
+class QSplitter;
 class QTabWidget;
 class QToolButton;
 
@@ -143,6 +144,7 @@ class RoutingInspector : public QWidget {
 
  protected:
   void changeEvent(QEvent* event) override;
+  void resizeEvent(QResizeEvent* event) override;
 
  private:
   /// Creates the toolbar, the tabs and their connections (routing_inspector_layout.cpp).
@@ -219,6 +221,7 @@ class RoutingInspector : public QWidget {
   QLabel* status_ = nullptr;
   QTabWidget* tabs_ = nullptr;
   QWidget* tokens_page_ = nullptr;
+  QSplitter* tokens_split_ = nullptr;  ///< Chips beside (wide) or above (narrow) the path.
   MeasureLegend* legend_ = nullptr;
   ChipView* chips_ = nullptr;
   PathView* chip_path_ = nullptr;

@@ -132,7 +132,7 @@ void RoutingInspector::buildUi() {
   range_button_->setToolTip(tr("Drag across chips to select a range, then make it the selection"));
   range_button_->setEnabled(false);
   tokens_row->addWidget(range_button_);
-  auto* split = new QSplitter(Qt::Horizontal, tokens_page_);
+  auto* split = tokens_split_ = new QSplitter(Qt::Horizontal, tokens_page_);
   chips_ = new ChipView(split);
   auto* chip_path_scroll = new QScrollArea(split);
   chip_path_ = new PathView;
