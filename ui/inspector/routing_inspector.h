@@ -65,7 +65,9 @@ class RoutingInspector : public QWidget {
 
   /// Shows `data` (null: nothing). Returns at once: the statistics are computed on a
   /// worker, at most one at a time; calling this for every streamed batch of an answer is
-  /// fine (see InspectorData::withSegment). The selection is kept when it still exists.
+  /// fine (see InspectorData::withSegment). The selection (segment indices), layer,
+  /// expert and token shown are kept when they still exist: on a switch to another session,
+  /// call setSelection({}) and setCompareSelection({}) to start from the whole session.
   void setData(std::shared_ptr<const InspectorData> data);
   /// The data shown (may be null).
   [[nodiscard]] const std::shared_ptr<const InspectorData>& data() const { return data_; }
