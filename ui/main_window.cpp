@@ -516,9 +516,16 @@ void MainWindow::createDocks() {
   routing_timer_->setInterval(500);
   connect(routing_timer_, &QTimer::timeout, this, &MainWindow::pushStreamingRouting);
   connect(chat_, &ChatController::sessionLoaded, this, [this, routing_dock](const SessionPtr& s) {
+    const bool other_session = !s || !routing_base_ || s->id != routing_session_;
+    routing_session_ = s ? s->id : 0;
     routing_base_ = s ? inspector::InspectorData::fromSession(*s) : nullptr;
     streaming_trace_ = RoutingTrace();
     streaming_texts_.clear();
+    if (other_session) {
+      // A selection of the previous session means nothing in this one.
+      routing_->setSelection({});
+      routing_->setCompareSelection(std::nullopt);
+    }
     routing_->setData(routing_base_);
     if (routing_base_ && routing_base_->hasShape() && !routing_dock->isHidden()) {
       routing_dock->raise();
@@ -540,18 +547,9 @@ void MainWindow::createDocks() {
     }
     if (!routing_timer_->isActive()) routing_timer_->start();
   });
-  // A token hovered in the chat shows its path: message index → inspector segment (the
-  // messages that have a trace, in order).
-  connect(conversation_, &ConversationView::tokenHovered, this, [this](int message, int token) {
-    const SessionPtr s = conversation_->session();
-    if (!s || message < 0 || static_cast<size_t>(message) >= s->messages.size()) return;
-    int segment = 0;
-    for (int i = 0; i < message; ++i) {
-      const auto& m = s->messages[static_cast<size_t>(i)];
-      if (m.trace && m.trace->has_shape() && m.trace->n_tokens() > 0) ++segment;
-    }
-    routing_->showTokenPath(segment, token);
-  });
+  // A token hovered in the chat shows its path in the Routing Inspector.
+  connect(conversation_, &ConversationView::tokenHovered, routing_,
+          &inspector::RoutingInspector::showMessageTokenPath);
   model_dock->raise();
   // The chat keeps most of the width; applied once the window has its size (a saved
   // layout, restored later, wins).

@@ -154,6 +154,7 @@ class MainWindow : public QMainWindow {
   inspector::RoutingInspector* routing_ = nullptr;
   /// The Routing Inspector's data: the session shown, plus the answer streaming now.
   std::shared_ptr<const inspector::InspectorData> routing_base_;
+  int64_t routing_session_ = 0;  ///< The session routing_base_ was made from.
   RoutingTrace streaming_trace_;
   std::vector<std::string> streaming_texts_;
   QTimer* routing_timer_ = nullptr;
