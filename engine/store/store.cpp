@@ -453,6 +453,9 @@ Store::Store(const fs::path& path, const Options& options) : impl_(std::make_uni
   }
   // FULL: a commit survives power loss, not only a crash of the process.
   s.exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "configuring");
+  if (options.max_pages != 0) {
+    s.exec("PRAGMA max_page_count = " + std::to_string(options.max_pages), "capping the size");
+  }
 
   if (s.opened_version < schema_version) {
     Transaction txn(s);

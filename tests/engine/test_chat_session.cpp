@@ -3,6 +3,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <atomic>
+#include <filesystem>
 
 #include "expertscope/chat_session.h"
 #include "expertscope/error.h"
@@ -108,6 +109,48 @@ class TestChatSession : public QObject {
     const Session s = store.load_session(r.session_id);
     QCOMPARE(s.messages[1].state, MessageState::cancelled);
     QCOMPARE(s.messages[1].n_tokens, static_cast<uint32_t>(r.generation.tokens.size()));
+  }
+
+  // A full disk in the middle of an answer: the turn fails with a clear error, and what
+  // was committed before stays (the question, the answer up to its last flush, which the
+  // next open marks interrupted); the database stays sound.
+  void a_full_disk_keeps_what_was_saved() {
+    const std::string path = dir_.filePath("full.db").toStdString();
+    { Store warm(path); }  // the schema, checkpointed into the file
+    const auto pages = static_cast<uint32_t>(std::filesystem::file_size(path) / 4096);
+    // A model with more MoE layers and experts: its answer's trace needs several pages.
+    const std::string wide_path = dir_.filePath("wide.gguf").toStdString();
+    test::TinyModelSpec spec = test::tiny_spec(Arch::qwen3moe);
+    spec.n_layer = 4;
+    spec.n_expert = 16;
+    spec.n_expert_used = 4;
+    test::write_tiny_model(spec, wide_path);
+    std::vector<std::string> commits;
+    try {
+      Store store(path, Store::Options{.max_pages = pages + 1});
+      ChatRunner runner(store, Model::load(wide_path), ContextParams{.n_ctx = 4096});
+      ChatTurnOptions o = greedy(600);
+      o.flush_interval_ms = 0;
+      ChatTurnEvents events;
+      events.on_commit = [&](const std::string& line) { commits.push_back(line); };
+      (void)runner.run_turn(std::nullopt, user_message(std::string(300, 'q') + " question"), o,
+                            events);
+      QFAIL("the capped database never filled up");
+    } catch (const Error& e) {
+      QCOMPARE(e.kind(), ErrorKind::io);
+      QVERIFY2(std::string(e.what()).find("full") != std::string::npos, e.what());
+      QVERIFY2(std::string(e.what()).find(path) != std::string::npos, e.what());
+    }
+    QVERIFY(commits.size() >= 3);  // the question, the answer begun, some flushes
+    QCOMPARE(commits[0].substr(0, 5), std::string("user "));
+    Store after(path);
+    QVERIFY(after.integrity_problems().empty());
+    QCOMPARE(after.recovered_on_open(), 1u);
+    const Session s = after.load_session(after.list_sessions().at(0).id);
+    QCOMPARE(s.messages.size(), size_t{2});
+    QVERIFY(s.messages[0].content.ends_with(" question"));
+    QCOMPARE(s.messages[1].state, MessageState::interrupted);
+    QVERIFY(!s.messages[1].content.empty());
   }
 
   void a_prompt_too_long_writes_nothing() {

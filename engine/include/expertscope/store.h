@@ -80,6 +80,10 @@ class Store {
     bool create = true;
     /// Milliseconds to wait for another process's lock before giving up.
     int busy_timeout_ms = 5000;
+    /// Caps the database at this many pages (0: no cap). A write past it fails as a full
+    /// disk does (es::Error of kind io, "database or disk is full"), so the cap is also how
+    /// tests check what a full disk leaves behind.
+    uint32_t max_pages = 0;
   };
 
   /// What load_session() reads.
