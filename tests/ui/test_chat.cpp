@@ -4,10 +4,13 @@
 // thread never stalls long while a model loads and an answer streams (a heartbeat timer
 // measures the longest gap; the figure is printed, not asserted: a test never asserts a
 // time).
+#include <QClipboard>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QGuiApplication>
 #include <QLabel>
 #include <QListWidget>
+#include <QMimeData>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -208,6 +211,34 @@ class TestChat : public QObject {
                qPrintable(exported.last().at(1).toString()));
       QVERIFY2(QFileInfo(path).size() > 0, ext);
     }
+  }
+
+  void pasting_an_image_the_model_cannot_see_is_explained() {
+    MainWindow w(options("paste.db"));
+    w.show();
+    QVERIFY(open_model(w, model_));
+    QSignalSpy problems(&w, &MainWindow::problemShown);
+    QImage image(32, 32, QImage::Format_RGB32);
+    image.fill(Qt::red);
+    // A real paste through the clipboard.
+    QGuiApplication::clipboard()->setImage(image);
+    w.composer()->editor()->setFocus();
+    w.composer()->editor()->paste();
+    QTRY_VERIFY_WITH_TIMEOUT(!problems.isEmpty(), kTimeoutMs);
+    QVERIFY2(problems.last().at(0).toString().contains(QStringLiteral("vision projector")),
+             qPrintable(problems.last().at(0).toString()));
+    QVERIFY(w.composer()->attachments().empty());
+    // A text file pasted as a URL is attached.
+    const QString notes = dir_.filePath("pasted.txt");
+    QFile f(notes);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("pasted notes\n");
+    f.close();
+    auto* mime = new QMimeData;
+    mime->setUrls({QUrl::fromLocalFile(notes)});
+    QGuiApplication::clipboard()->setMimeData(mime);
+    w.composer()->editor()->paste();
+    QCOMPARE(w.composer()->attachments().size(), size_t{1});
   }
 
   void a_broken_model_is_reported_in_the_window() {
