@@ -84,6 +84,10 @@ MainWindow::MainWindow(Options options, QWidget* parent)
   connect(loader_, &ModelLoader::closed, this, &MainWindow::ui_onClosed);
   connect(loader_, &ModelLoader::busyChanged, this, &MainWindow::ui_onBusyChanged);
   connect(loader_, &ModelLoader::phaseChanged, this, &MainWindow::ui_onPhase);
+  connect(loader_, &ModelLoader::progressChanged, this, [this](double f) {
+    busy_bar_->setRange(0, 100);
+    busy_bar_->setValue(static_cast<int>(100 * f));
+  });
 
   restoreWindowState();
   if (options_.use_settings)
@@ -327,6 +331,7 @@ void MainWindow::ui_onBusyChanged(bool busy) {
 }
 
 void MainWindow::ui_onPhase(OpenPhase phase, const QString& path) {
+  if (phase != OpenPhase::warming) busy_bar_->setRange(0, 0);  // indeterminate
   phase_label_->setText(tr("%1: %2…").arg(QFileInfo(path).fileName(), open_phase_text(phase)));
 }
 

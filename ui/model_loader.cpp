@@ -50,6 +50,8 @@ QString open_phase_text(OpenPhase phase) {
       return ModelLoader::tr("Counting parameters");
     case OpenPhase::loading:
       return ModelLoader::tr("Preparing to run");
+    case OpenPhase::warming:
+      return ModelLoader::tr("Reading the weights");
     case OpenPhase::unset:
       break;
   }
@@ -104,7 +106,37 @@ void ModelLoader::rt_openModel(EngineState& state, const Request& request) {
     std::shared_ptr<const Model> model;
     try {
       model = Model::load(QFile::encodeName(request.path).toStdString());
+      // Read every page of the weights now, with progress and a chance to cancel, instead
+      // of stalling the first answer on page faults.
+      phase(OpenPhase::warming);
+      const auto& tensors = model->file().tensors();
+      uint64_t total = 0;
+      for (const auto& t : tensors) total += t.n_bytes;
+      uint64_t done = 0;
+      int reported = -1;
+      volatile uint8_t sink = 0;
+      for (const auto& t : tensors) {
+        const auto bytes = model->file().tensor_data(t);
+        for (size_t off = 0; off < bytes.size(); off += 4096) {
+          sink = static_cast<uint8_t>(sink + bytes[off]);
+          if ((off & ((size_t{1} << 24) - 1)) == 0) {  // every 16 MiB
+            if (request.cancel && request.cancel->load()) {
+              throw Error(ErrorKind::usage,
+                          tr("%1: opening cancelled").arg(request.path).toStdString());
+            }
+            const int percent = total ? static_cast<int>(100 * (done + off) / total) : 100;
+            if (percent != reported) {
+              reported = percent;
+              request.send(
+                  [id = request.id, f = percent / 100.0](ModelLoader& l) { l.ui_progress(id, f); });
+            }
+          }
+        }
+        done += bytes.size();
+      }
+      request.send([id = request.id](ModelLoader& l) { l.ui_progress(id, 1.0); });
     } catch (const Error& e) {
+      if (request.cancel && request.cancel->load()) throw;
       // The panel still shows what the file holds; chat says why it cannot run.
       made.run_error = QString::fromUtf8(e.what());
     }
@@ -140,6 +172,10 @@ void ModelLoader::rt_closeModel(EngineState& state, const Request& request) {
 
 void ModelLoader::ui_phase(uint64_t request, OpenPhase phase, const QString& path) {
   if (request == requested_) emit phaseChanged(phase, path);
+}
+
+void ModelLoader::ui_progress(uint64_t request, double fraction) {
+  if (request == requested_) emit progressChanged(fraction);
 }
 
 void ModelLoader::ui_opened(uint64_t request, ModelSnapshotPtr snapshot) {

@@ -28,6 +28,7 @@ enum class OpenPhase : int {
   checking = 3,  ///< Checking the tensors against the architecture.
   counting = 4,  ///< Counting parameters and bytes.
   loading = 5,   ///< Preparing the model to run.
+  warming = 6,   ///< Reading the weights into memory (progress is reported).
 };
 
 /// "Mapping and validating", ... for the status bar.
@@ -61,6 +62,8 @@ class ModelLoader : public QObject {
   void busyChanged(bool busy);
   /// The engine started `phase` of opening `path`.
   void phaseChanged(es::ui::OpenPhase phase, const QString& path);
+  /// Progress of the current phase, 0..1 (phases that report it: warming).
+  void progressChanged(double fraction);
   /// `snapshot` is now the open model.
   void opened(es::ui::ModelSnapshotPtr snapshot);
   /// Opening `path` failed with `message` (which names the file and the problem); the
@@ -78,6 +81,7 @@ class ModelLoader : public QObject {
 
   // UI thread: the reports arrive here.
   void ui_phase(uint64_t request, OpenPhase phase, const QString& path);
+  void ui_progress(uint64_t request, double fraction);
   void ui_opened(uint64_t request, ModelSnapshotPtr snapshot);
   void ui_failed(uint64_t request, const QString& path, const QString& message);
   void ui_closed(uint64_t request);

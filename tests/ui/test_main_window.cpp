@@ -397,7 +397,11 @@ void TestMainWindow::droppingAGgufOpensIt() {
 void TestMainWindow::cancellingAnOpenKeepsThePreviousModel() {
   MainWindow window;
   window.show();
+  QSignalSpy progress(window.loader(), &es::ui::ModelLoader::progressChanged);
   QVERIFY(open_and_wait(window, qwen_));
+  // Reading the weights reports its progress, up to 1.
+  QVERIFY(!progress.isEmpty());
+  QCOMPARE(progress.last().at(0).toDouble(), 1.0);
   // Hold the engine thread so that the cancel lands before the open starts.
   std::promise<void> release;
   std::shared_future<void> gate = release.get_future().share();
