@@ -79,5 +79,6 @@ int cmd_sessions(const Args& args);
 int cmd_search(const Args& args);
 int cmd_export(const Args& args);
 int cmd_import(const Args& args);
+int cmd_devices(const Args& args);
 
 }  // namespace es::cli

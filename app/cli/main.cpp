@@ -54,6 +54,7 @@ constexpr Command kCommands[] = {
      "a session as Markdown, HTML, JSON, routing CSV / NumPy, or PDF", cmd_export},
     {"import", "--db FILE EXPORT.json", "a JSON export back into a store as a new session",
      cmd_import},
+    {"devices", "[--compact]", "the compute devices (CPU, Vulkan) as JSON", cmd_devices},
     {"bench", "-m MODEL [--backend cpu] [--threads N] [-p 512] [-n 128] [-r 3] [--kv-type f16]",
      "prompt processing and generation speed in tokens/s, as JSON", cmd_bench},
 };

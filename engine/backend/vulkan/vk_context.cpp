@@ -1,0 +1,424 @@
+// The Vulkan device: instance, device choice, buffers and compute dispatch (vk_context.h).
+#include "backend/vulkan/vk_context.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "embedded_shaders.h"
+#include "expertscope/error.h"
+
+namespace es::backend::vulkan {
+
+namespace {
+
+[[noreturn]] void fail(VkResult r, const std::string& what) {
+  const ErrorKind kind = (r == VK_ERROR_INCOMPATIBLE_DRIVER || r == VK_ERROR_INITIALIZATION_FAILED)
+                             ? ErrorKind::unsupported
+                             : ErrorKind::io;
+  throw Error(kind, "vulkan: " + what + " failed (VkResult " + std::to_string(r) + ")");
+}
+
+void check(VkResult r, const char* what) {
+  if (r != VK_SUCCESS) fail(r, what);
+}
+
+VkInstance make_instance() {
+  VkApplicationInfo app{};
+  app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
+  app.pApplicationName = "expertscope";
+  app.apiVersion = VK_API_VERSION_1_1;
+  VkInstanceCreateInfo ci{};
+  ci.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
+  ci.pApplicationInfo = &app;
+  VkInstance instance = VK_NULL_HANDLE;
+  const VkResult r = vkCreateInstance(&ci, nullptr, &instance);
+  if (r != VK_SUCCESS) {
+    throw Error(ErrorKind::unsupported,
+                "vulkan: no usable Vulkan driver (vkCreateInstance: VkResult " + std::to_string(r) +
+                    "); install mesa-vulkan-drivers or a GPU driver");
+  }
+  return instance;
+}
+
+std::vector<VkPhysicalDevice> physical_devices(VkInstance instance) {
+  uint32_t n = 0;
+  check(vkEnumeratePhysicalDevices(instance, &n, nullptr), "vkEnumeratePhysicalDevices");
+  std::vector<VkPhysicalDevice> devices(n);
+  check(vkEnumeratePhysicalDevices(instance, &n, devices.data()), "vkEnumeratePhysicalDevices");
+  return devices;
+}
+
+std::string type_name(VkPhysicalDeviceType t) {
+  switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+      return "discrete";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+      return "integrated";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+      return "virtual";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU:
+      return "cpu";
+    default:
+      return "other";
+  }
+}
+
+/// Higher is preferred: discrete > integrated > virtual > CPU > other.
+int rank(const std::string& type) {
+  if (type == "discrete") return 4;
+  if (type == "integrated") return 3;
+  if (type == "virtual") return 2;
+  if (type == "cpu") return 1;
+  return 0;
+}
+
+ComputeDevice describe(VkPhysicalDevice d, uint32_t index) {
+  VkPhysicalDeviceSubgroupProperties subgroup{};
+  subgroup.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES;
+  VkPhysicalDeviceProperties2 props{};
+  props.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+  props.pNext = &subgroup;
+  vkGetPhysicalDeviceProperties2(d, &props);
+  VkPhysicalDeviceMemoryProperties mem{};
+  vkGetPhysicalDeviceMemoryProperties(d, &mem);
+  ComputeDevice c;
+  c.backend = "vulkan";
+  c.index = index;
+  c.name = props.properties.deviceName;
+  c.type = type_name(props.properties.deviceType);
+  const uint32_t v = props.properties.apiVersion;
+  c.api_version = std::to_string(VK_API_VERSION_MAJOR(v)) + "." +
+                  std::to_string(VK_API_VERSION_MINOR(v)) + "." +
+                  std::to_string(VK_API_VERSION_PATCH(v));
+  for (uint32_t h = 0; h < mem.memoryHeapCount; ++h) {
+    if (mem.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) {
+      c.memory_bytes = std::max<uint64_t>(c.memory_bytes, mem.memoryHeaps[h].size);
+    }
+  }
+  c.max_storage_buffer = props.properties.limits.maxStorageBufferRange;
+  c.subgroup_size = subgroup.subgroupSize;
+  return c;
+}
+
+/// The device EXPERTSCOPE_VULKAN_DEVICE names (an index, or part of a name), else the
+/// best-ranked one.
+size_t choose(const std::vector<ComputeDevice>& devices) {
+  if (const char* want = std::getenv("EXPERTSCOPE_VULKAN_DEVICE"); want != nullptr && *want) {
+    const std::string w(want);
+    for (size_t i = 0; i < devices.size(); ++i) {
+      if (std::to_string(i) == w || devices[i].name.find(w) != std::string::npos) return i;
+    }
+    throw Error(ErrorKind::usage, "EXPERTSCOPE_VULKAN_DEVICE=" + w +
+                                      ": no such Vulkan device (see expertscope-cli devices)");
+  }
+  size_t best = 0;
+  for (size_t i = 1; i < devices.size(); ++i) {
+    if (rank(devices[i].type) > rank(devices[best].type)) best = i;
+  }
+  return best;
+}
+
+}  // namespace
+
+std::vector<ComputeDevice> list_devices() {
+  const VkInstance instance = make_instance();
+  std::vector<ComputeDevice> out;
+  try {
+    const auto devices = physical_devices(instance);
+    for (uint32_t i = 0; i < devices.size(); ++i) out.push_back(describe(devices[i], i));
+    if (!out.empty()) out[choose(out)].preferred = true;
+  } catch (...) {
+    vkDestroyInstance(instance, nullptr);
+    throw;
+  }
+  vkDestroyInstance(instance, nullptr);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+
+Buffer::~Buffer() {
+  release();
+}
+
+Buffer::Buffer(Buffer&& o) noexcept
+    : device_(o.device_),
+      buffer_(o.buffer_),
+      memory_(o.memory_),
+      mapped_(o.mapped_),
+      size_(o.size_) {
+  o.device_ = VK_NULL_HANDLE;
+  o.buffer_ = VK_NULL_HANDLE;
+  o.memory_ = VK_NULL_HANDLE;
+  o.mapped_ = nullptr;
+  o.size_ = 0;
+}
+
+Buffer& Buffer::operator=(Buffer&& o) noexcept {
+  if (this != &o) {
+    release();
+    std::swap(device_, o.device_);
+    std::swap(buffer_, o.buffer_);
+    std::swap(memory_, o.memory_);
+    std::swap(mapped_, o.mapped_);
+    std::swap(size_, o.size_);
+  }
+  return *this;
+}
+
+void Buffer::release() noexcept {
+  if (device_ == VK_NULL_HANDLE) return;
+  if (mapped_ != nullptr) vkUnmapMemory(device_, memory_);
+  vkDestroyBuffer(device_, buffer_, nullptr);
+  vkFreeMemory(device_, memory_, nullptr);
+  device_ = VK_NULL_HANDLE;
+}
+
+struct Context::Pipeline {
+  std::string name;
+  size_t n_bindings = 0;
+  size_t push_bytes = 0;
+  uint32_t local_size = 0;
+  VkDevice device = VK_NULL_HANDLE;
+  VkShaderModule module = VK_NULL_HANDLE;
+  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
+  VkPipelineLayout layout = VK_NULL_HANDLE;
+  VkPipeline pipeline = VK_NULL_HANDLE;
+  VkDescriptorPool pool = VK_NULL_HANDLE;
+
+  ~Pipeline() {
+    if (device == VK_NULL_HANDLE) return;
+    vkDestroyDescriptorPool(device, pool, nullptr);
+    vkDestroyPipeline(device, pipeline, nullptr);
+    vkDestroyPipelineLayout(device, layout, nullptr);
+    vkDestroyDescriptorSetLayout(device, set_layout, nullptr);
+    vkDestroyShaderModule(device, module, nullptr);
+  }
+};
+
+std::unique_ptr<Context> Context::create() {
+  std::unique_ptr<Context> c(new Context());
+  c->instance_ = make_instance();
+  const auto devices = physical_devices(c->instance_);
+  if (devices.empty()) {
+    throw Error(ErrorKind::unsupported, "vulkan: the driver reports no device");
+  }
+  std::vector<ComputeDevice> infos;
+  for (uint32_t i = 0; i < devices.size(); ++i) infos.push_back(describe(devices[i], i));
+  const size_t chosen = choose(infos);
+  c->physical_ = devices[chosen];
+  c->info_ = infos[chosen];
+  c->info_.preferred = true;
+  vkGetPhysicalDeviceMemoryProperties(c->physical_, &c->memory_);
+
+  uint32_t n_families = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(c->physical_, &n_families, nullptr);
+  std::vector<VkQueueFamilyProperties> families(n_families);
+  vkGetPhysicalDeviceQueueFamilyProperties(c->physical_, &n_families, families.data());
+  bool found = false;
+  for (uint32_t f = 0; f < n_families && !found; ++f) {
+    if (families[f].queueFlags & VK_QUEUE_COMPUTE_BIT) {
+      c->queue_family_ = f;
+      found = true;
+    }
+  }
+  if (!found)
+    throw Error(ErrorKind::unsupported, "vulkan: " + c->info_.name + " has no compute queue");
+  const float priority = 1.0f;
+  VkDeviceQueueCreateInfo q{};
+  q.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
+  q.queueFamilyIndex = c->queue_family_;
+  q.queueCount = 1;
+  q.pQueuePriorities = &priority;
+  VkDeviceCreateInfo dci{};
+  dci.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
+  dci.queueCreateInfoCount = 1;
+  dci.pQueueCreateInfos = &q;
+  check(vkCreateDevice(c->physical_, &dci, nullptr, &c->device_), "vkCreateDevice");
+  vkGetDeviceQueue(c->device_, c->queue_family_, 0, &c->queue_);
+  VkCommandPoolCreateInfo pci{};
+  pci.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+  pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  pci.queueFamilyIndex = c->queue_family_;
+  check(vkCreateCommandPool(c->device_, &pci, nullptr, &c->pool_), "vkCreateCommandPool");
+  return c;
+}
+
+Context::~Context() {
+  pipelines_.clear();
+  if (device_ != VK_NULL_HANDLE) {
+    vkDestroyCommandPool(device_, pool_, nullptr);
+    vkDestroyDevice(device_, nullptr);
+  }
+  if (instance_ != VK_NULL_HANDLE) vkDestroyInstance(instance_, nullptr);
+}
+
+Buffer Context::make_buffer(size_t bytes) {
+  bytes = std::max<size_t>(bytes, 4);
+  Buffer b;
+  b.device_ = device_;
+  b.size_ = bytes;
+  VkBufferCreateInfo bci{};
+  bci.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+  bci.size = bytes;
+  bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+  bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  check(vkCreateBuffer(device_, &bci, nullptr, &b.buffer_), "vkCreateBuffer");
+  VkMemoryRequirements req{};
+  vkGetBufferMemoryRequirements(device_, b.buffer_, &req);
+  const VkMemoryPropertyFlags want =
+      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  uint32_t type = UINT32_MAX;
+  for (uint32_t t = 0; t < memory_.memoryTypeCount; ++t) {
+    if ((req.memoryTypeBits & (1u << t)) && (memory_.memoryTypes[t].propertyFlags & want) == want) {
+      type = t;
+      break;
+    }
+  }
+  if (type == UINT32_MAX) {
+    throw Error(ErrorKind::unsupported, "vulkan: " + info_.name + " has no host-visible memory");
+  }
+  VkMemoryAllocateInfo mai{};
+  mai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+  mai.allocationSize = req.size;
+  mai.memoryTypeIndex = type;
+  check(vkAllocateMemory(device_, &mai, nullptr, &b.memory_),
+        ("vkAllocateMemory of " + std::to_string(req.size) + " bytes").c_str());
+  check(vkBindBufferMemory(device_, b.buffer_, b.memory_, 0), "vkBindBufferMemory");
+  check(vkMapMemory(device_, b.memory_, 0, VK_WHOLE_SIZE, 0, &b.mapped_), "vkMapMemory");
+  return b;
+}
+
+Context::Pipeline& Context::pipeline(std::string_view shader, size_t n_bindings, size_t push_bytes,
+                                     uint32_t local_size) {
+  for (auto& p : pipelines_) {
+    if (p->name == shader && p->n_bindings == n_bindings && p->push_bytes == push_bytes &&
+        p->local_size == local_size) {
+      return *p;
+    }
+  }
+  const shaders::EmbeddedShader* code = shaders::find_shader(shader);
+  if (code == nullptr) {
+    throw Error(ErrorKind::usage, "vulkan: no embedded shader \"" + std::string(shader) + "\"");
+  }
+  auto p = std::make_unique<Pipeline>();
+  p->name = std::string(shader);
+  p->n_bindings = n_bindings;
+  p->push_bytes = push_bytes;
+  p->local_size = local_size;
+  p->device = device_;
+  VkShaderModuleCreateInfo smi{};
+  smi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+  smi.codeSize = code->code.size() * sizeof(uint32_t);
+  smi.pCode = code->code.data();
+  check(vkCreateShaderModule(device_, &smi, nullptr, &p->module), "vkCreateShaderModule");
+  std::vector<VkDescriptorSetLayoutBinding> bindings(n_bindings);
+  for (uint32_t i = 0; i < n_bindings; ++i) {
+    bindings[i].binding = i;
+    bindings[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    bindings[i].descriptorCount = 1;
+    bindings[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
+  }
+  VkDescriptorSetLayoutCreateInfo dsl{};
+  dsl.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
+  dsl.bindingCount = static_cast<uint32_t>(n_bindings);
+  dsl.pBindings = bindings.data();
+  check(vkCreateDescriptorSetLayout(device_, &dsl, nullptr, &p->set_layout),
+        "vkCreateDescriptorSetLayout");
+  VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, static_cast<uint32_t>(push_bytes)};
+  VkPipelineLayoutCreateInfo pli{};
+  pli.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
+  pli.setLayoutCount = 1;
+  pli.pSetLayouts = &p->set_layout;
+  pli.pushConstantRangeCount = push_bytes > 0 ? 1 : 0;
+  pli.pPushConstantRanges = &range;
+  check(vkCreatePipelineLayout(device_, &pli, nullptr, &p->layout), "vkCreatePipelineLayout");
+  // Specialization constant 0: the workgroup size.
+  const VkSpecializationMapEntry entry{0, 0, sizeof(uint32_t)};
+  VkSpecializationInfo spec{1, &entry, sizeof(uint32_t), &local_size};
+  VkComputePipelineCreateInfo cpi{};
+  cpi.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+  cpi.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+  cpi.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+  cpi.stage.module = p->module;
+  cpi.stage.pName = "main";
+  cpi.stage.pSpecializationInfo = &spec;
+  cpi.layout = p->layout;
+  check(vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cpi, nullptr, &p->pipeline),
+        "vkCreateComputePipelines");
+  VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, static_cast<uint32_t>(n_bindings)};
+  VkDescriptorPoolCreateInfo dpi{};
+  dpi.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
+  dpi.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
+  dpi.maxSets = 1;
+  dpi.poolSizeCount = 1;
+  dpi.pPoolSizes = &size;
+  check(vkCreateDescriptorPool(device_, &dpi, nullptr, &p->pool), "vkCreateDescriptorPool");
+  pipelines_.push_back(std::move(p));
+  return *pipelines_.back();
+}
+
+void Context::run(std::string_view shader, std::span<Buffer* const> bindings,
+                  std::span<const uint8_t> push, uint32_t groups, uint32_t local_size) {
+  Pipeline& p = pipeline(shader, bindings.size(), push.size(), local_size);
+  VkDescriptorSetAllocateInfo dai{};
+  dai.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
+  dai.descriptorPool = p.pool;
+  dai.descriptorSetCount = 1;
+  dai.pSetLayouts = &p.set_layout;
+  VkDescriptorSet set = VK_NULL_HANDLE;
+  check(vkAllocateDescriptorSets(device_, &dai, &set), "vkAllocateDescriptorSets");
+  std::vector<VkDescriptorBufferInfo> infos(bindings.size());
+  std::vector<VkWriteDescriptorSet> writes(bindings.size());
+  for (uint32_t i = 0; i < bindings.size(); ++i) {
+    infos[i] = {bindings[i]->handle(), 0, VK_WHOLE_SIZE};
+    writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+    writes[i].dstSet = set;
+    writes[i].dstBinding = i;
+    writes[i].descriptorCount = 1;
+    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    writes[i].pBufferInfo = &infos[i];
+  }
+  vkUpdateDescriptorSets(device_, static_cast<uint32_t>(writes.size()), writes.data(), 0, nullptr);
+
+  VkCommandBufferAllocateInfo cai{};
+  cai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+  cai.commandPool = pool_;
+  cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  cai.commandBufferCount = 1;
+  VkCommandBuffer cmd = VK_NULL_HANDLE;
+  check(vkAllocateCommandBuffers(device_, &cai, &cmd), "vkAllocateCommandBuffers");
+  VkCommandBufferBeginInfo begin{};
+  begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  vkBeginCommandBuffer(cmd, &begin);
+  vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
+  vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
+  if (!push.empty()) {
+    vkCmdPushConstants(cmd, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                       static_cast<uint32_t>(push.size()), push.data());
+  }
+  vkCmdDispatch(cmd, groups, 1, 1);
+  // The host reads the results: make the shader's writes visible to it.
+  VkMemoryBarrier barrier{};
+  barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+  barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+  barrier.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
+                       &barrier, 0, nullptr, 0, nullptr);
+  vkEndCommandBuffer(cmd);
+  VkSubmitInfo submit{};
+  submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+  submit.commandBufferCount = 1;
+  submit.pCommandBuffers = &cmd;
+  VkResult r = vkQueueSubmit(queue_, 1, &submit, VK_NULL_HANDLE);
+  if (r == VK_SUCCESS) r = vkQueueWaitIdle(queue_);
+  vkFreeCommandBuffers(device_, pool_, 1, &cmd);
+  vkFreeDescriptorSets(device_, p.pool, 1, &set);
+  if (r != VK_SUCCESS) fail(r, "running " + std::string(shader));
+}
+
+}  // namespace es::backend::vulkan
