@@ -8,6 +8,7 @@
 #include "backend/vulkan/vk_context.h"
 #include "expertscope/devices.h"
 #include "expertscope/error.h"
+#include "expertscope/quant.h"
 
 using namespace es;
 using es::backend::vulkan::Buffer;
@@ -85,6 +86,67 @@ class TestVulkanOps : public QObject {
         QFAIL(qPrintable(QStringLiteral("element %1: %2 != %3").arg(i).arg(d[i]).arg(want)));
       }
     }
+  }
+
+  void matvec_matches_the_cpu_data() {
+    QTest::addColumn<QString>("type");
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("cols");
+    for (const char* type : {"f32", "q8_0"}) {
+      for (const auto& [rows, cols] :
+           {std::pair{1, 32}, std::pair{7, 64}, std::pair{33, 96}, std::pair{300, 4096}}) {
+        QTest::addRow("%s %dx%d", type, rows, cols) << QString::fromLatin1(type) << rows << cols;
+      }
+    }
+  }
+
+  // y = W x with W in a weight type, against the reference dequantizer and a double dot
+  // product: only f32 rounding may differ (NMSE bound 1e-9).
+  void matvec_matches_the_cpu() {
+    QFETCH(QString, type);
+    QFETCH(int, rows);
+    QFETCH(int, cols);
+    const TensorType tt = type == QLatin1String("f32") ? TensorType::F32 : TensorType::Q8_0;
+    std::mt19937 rng(static_cast<uint32_t>(rows * 7 + cols));
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    const size_t row_bytes = quant::row_bytes(tt, cols);
+    std::vector<uint8_t> w((row_bytes * static_cast<size_t>(rows) + 3) / 4 * 4, 0);
+    std::vector<float> row(static_cast<size_t>(cols));
+    std::vector<float> x(static_cast<size_t>(cols));
+    for (float& v : x) v = dist(rng);
+    std::vector<double> want(static_cast<size_t>(rows));
+    for (int r = 0; r < rows; ++r) {
+      for (float& v : row) v = dist(rng);
+      uint8_t* dst = w.data() + row_bytes * static_cast<size_t>(r);
+      quant::quantize_row_ref(tt, row.data(), dst, cols);
+      std::vector<float> decoded(row.size());
+      quant::dequantize_row_ref(tt, dst, decoded.data(), cols);
+      double sum = 0;
+      for (int k = 0; k < cols; ++k)
+        sum += double(decoded[static_cast<size_t>(k)]) * x[static_cast<size_t>(k)];
+      want[static_cast<size_t>(r)] = sum;
+    }
+    Buffer bw = vk_->make_buffer(w.size());
+    Buffer bx = vk_->make_buffer(x.size() * 4);
+    Buffer by = vk_->make_buffer(want.size() * 4);
+    std::memcpy(bw.bytes().data(), w.data(), w.size());
+    std::memcpy(bx.bytes().data(), x.data(), x.size() * 4);
+    const uint32_t push[3] = {static_cast<uint32_t>(rows), static_cast<uint32_t>(cols),
+                              static_cast<uint32_t>(row_bytes)};
+    Buffer* bindings[] = {&bw, &bx, &by};
+    vk_->run(("matvec_" + type).toStdString(), bindings,
+             std::span(reinterpret_cast<const uint8_t*>(push), sizeof push),
+             (static_cast<uint32_t>(rows) + 63) / 64, 64);
+    std::vector<float> got(want.size());
+    std::memcpy(got.data(), by.bytes().data(), got.size() * 4);
+    double err = 0;
+    double norm = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      err += (got[i] - want[i]) * (got[i] - want[i]);
+      norm += want[i] * want[i];
+    }
+    const double nmse = norm > 0 ? err / norm : err;
+    QVERIFY2(nmse <= 1e-9, qPrintable(QStringLiteral("NMSE %1").arg(nmse)));
   }
 
   void unknown_shader_is_an_error() {
