@@ -2,6 +2,7 @@
 // lavapipe in CI): element-wise add and mul over odd sizes must match the CPU bit for bit
 // (one IEEE operation per element). Skips, saying why, where there is no Vulkan device.
 #include <QTest>
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -13,6 +14,21 @@
 using namespace es;
 using es::backend::vulkan::Buffer;
 using es::backend::vulkan::Context;
+
+namespace {
+
+/// Normalised mean squared error of `got` against `want`.
+double nmse(const std::vector<float>& got, const std::vector<double>& want) {
+  double err = 0;
+  double norm = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    err += (got[i] - want[i]) * (got[i] - want[i]);
+    norm += want[i] * want[i];
+  }
+  return norm > 0 ? err / norm : err;
+}
+
+}  // namespace
 
 class TestVulkanOps : public QObject {
   Q_OBJECT
@@ -139,14 +155,86 @@ class TestVulkanOps : public QObject {
              (static_cast<uint32_t>(rows) + 63) / 64, 64);
     std::vector<float> got(want.size());
     std::memcpy(got.data(), by.bytes().data(), got.size() * 4);
-    double err = 0;
-    double norm = 0;
-    for (size_t i = 0; i < want.size(); ++i) {
-      err += (got[i] - want[i]) * (got[i] - want[i]);
-      norm += want[i] * want[i];
+    const double error = nmse(got, want);
+    QVERIFY2(error <= 1e-9, qPrintable(QStringLiteral("NMSE %1").arg(error)));
+  }
+
+  void rms_norm_matches_the_cpu_data() {
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("cols");
+    for (const auto& [rows, cols] :
+         {std::pair{1, 1}, std::pair{3, 7}, std::pair{16, 2048}, std::pair{5, 7168}}) {
+      QTest::addRow("%dx%d", rows, cols) << rows << cols;
     }
-    const double nmse = norm > 0 ? err / norm : err;
-    QVERIFY2(nmse <= 1e-9, qPrintable(QStringLiteral("NMSE %1").arg(nmse)));
+  }
+
+  // RMSNorm with a weight vector against a double-precision computation.
+  void rms_norm_matches_the_cpu() {
+    QFETCH(int, rows);
+    QFETCH(int, cols);
+    std::mt19937 rng(static_cast<uint32_t>(rows + cols));
+    std::normal_distribution<float> dist(0.0f, 2.0f);
+    std::vector<float> x(static_cast<size_t>(rows) * static_cast<size_t>(cols));
+    std::vector<float> w(static_cast<size_t>(cols));
+    for (float& v : x) v = dist(rng);
+    for (float& v : w) v = dist(rng);
+    const float eps = 1e-6f;
+    std::vector<double> want(x.size());
+    for (int r = 0; r < rows; ++r) {
+      double ss = 0;
+      for (int i = 0; i < cols; ++i)
+        ss += double(x[size_t(r) * size_t(cols) + size_t(i)]) *
+              x[size_t(r) * size_t(cols) + size_t(i)];
+      const double scale = 1.0 / std::sqrt(ss / cols + eps);
+      for (int i = 0; i < cols; ++i) {
+        const size_t at = size_t(r) * size_t(cols) + size_t(i);
+        want[at] = x[at] * scale * w[size_t(i)];
+      }
+    }
+    Buffer bx = vk_->make_buffer(x.size() * 4);
+    Buffer bw = vk_->make_buffer(w.size() * 4);
+    Buffer by = vk_->make_buffer(x.size() * 4);
+    std::memcpy(bx.bytes().data(), x.data(), x.size() * 4);
+    std::memcpy(bw.bytes().data(), w.data(), w.size() * 4);
+    struct {
+      uint32_t rows, cols;
+      float eps;
+    } push{static_cast<uint32_t>(rows), static_cast<uint32_t>(cols), eps};
+    Buffer* bindings[] = {&bx, &bw, &by};
+    vk_->run("rms_norm_f32", bindings,
+             std::span(reinterpret_cast<const uint8_t*>(&push), sizeof push),
+             (static_cast<uint32_t>(rows) + 31) / 32, 32);
+    std::vector<float> got(x.size());
+    std::memcpy(got.data(), by.bytes().data(), got.size() * 4);
+    QVERIFY2(nmse(got, want) <= 1e-10, qPrintable(QString::number(nmse(got, want))));
+  }
+
+  // SwiGLU against double precision.
+  void swiglu_matches_the_cpu() {
+    std::mt19937 rng(9);
+    std::normal_distribution<float> dist(0.0f, 4.0f);
+    const size_t n = 10007;
+    std::vector<float> g(n);
+    std::vector<float> u(n);
+    for (size_t i = 0; i < n; ++i) {
+      g[i] = dist(rng);
+      u[i] = dist(rng);
+    }
+    std::vector<double> want(n);
+    for (size_t i = 0; i < n; ++i) want[i] = g[i] / (1.0 + std::exp(-double(g[i]))) * u[i];
+    Buffer bg = vk_->make_buffer(n * 4);
+    Buffer bu = vk_->make_buffer(n * 4);
+    Buffer by = vk_->make_buffer(n * 4);
+    std::memcpy(bg.bytes().data(), g.data(), n * 4);
+    std::memcpy(bu.bytes().data(), u.data(), n * 4);
+    const auto count = static_cast<uint32_t>(n);
+    Buffer* bindings[] = {&bg, &bu, &by};
+    vk_->run("swiglu_f32", bindings,
+             std::span(reinterpret_cast<const uint8_t*>(&count), sizeof count), (count + 63) / 64,
+             64);
+    std::vector<float> got(n);
+    std::memcpy(got.data(), by.bytes().data(), n * 4);
+    QVERIFY2(nmse(got, want) <= 1e-10, qPrintable(QString::number(nmse(got, want))));
   }
 
   void unknown_shader_is_an_error() {
