@@ -29,9 +29,10 @@ extern "C" {
 
 /* Operations (the values are part of the ABI). */
 enum es_backend_op {
-  ES_OP_ADD_F32 = 1,      /* out[i] = in0[i] + in1[i]; params: uint32 n */
-  ES_OP_MUL_F32 = 2,      /* out[i] = in0[i] * in1[i]; params: uint32 n */
-  ES_OP_RMS_NORM_F32 = 3, /* rows of in0 normalised, times in1; params: uint32 rows, cols; float eps */
+  ES_OP_ADD_F32 = 1, /* out[i] = in0[i] + in1[i]; params: uint32 n */
+  ES_OP_MUL_F32 = 2, /* out[i] = in0[i] * in1[i]; params: uint32 n */
+  ES_OP_RMS_NORM_F32 =
+      3, /* rows of in0 normalised, times in1; params: uint32 rows, cols; float eps */
 };
 
 /* A block of backend memory (opaque). */
@@ -54,9 +55,8 @@ typedef struct es_backend_vtable {
   /* Capability query: non-zero if `op` runs here (weight_type: a ggml type id, or 0). */
   int (*supports)(void* state, uint32_t op, uint32_t weight_type);
   /* Runs `op`; 0 on success. */
-  int (*run_op)(void* state, uint32_t op, const es_backend_buffer* const* inputs,
-                uint32_t n_inputs, es_backend_buffer* output, const void* params,
-                uint32_t params_bytes);
+  int (*run_op)(void* state, uint32_t op, const es_backend_buffer* const* inputs, uint32_t n_inputs,
+                es_backend_buffer* output, const void* params, uint32_t params_bytes);
   /* The message of the last failure (owned by the plugin; valid until the next call). */
   const char* (*last_error)(void* state);
 } es_backend_vtable;
