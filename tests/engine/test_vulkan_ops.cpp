@@ -237,6 +237,62 @@ class TestVulkanOps : public QObject {
     QVERIFY2(nmse(got, want) <= 1e-10, qPrintable(QString::number(nmse(got, want))));
   }
 
+  void get_rows_matches_the_cpu_data() {
+    QTest::addColumn<QString>("type");
+    QTest::addColumn<int>("cols");
+    for (const char* type : {"f32", "q8_0"}) {
+      for (const int cols : {32, 96, 2048}) {
+        QTest::addRow("%s cols=%d", type, cols) << QString::fromLatin1(type) << cols;
+      }
+    }
+  }
+
+  // The embedding gather decodes exactly what the reference dequantizer decodes.
+  void get_rows_matches_the_cpu() {
+    QFETCH(QString, type);
+    QFETCH(int, cols);
+    const TensorType tt = type == QLatin1String("f32") ? TensorType::F32 : TensorType::Q8_0;
+    const int rows = 50;
+    const size_t row_bytes = quant::row_bytes(tt, cols);
+    std::vector<uint8_t> w((row_bytes * rows + 3) / 4 * 4, 0);
+    std::mt19937 rng(static_cast<uint32_t>(cols));
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (int r = 0; r < rows; ++r) {
+      for (float& v : row) v = dist(rng);
+      quant::quantize_row_ref(tt, row.data(), w.data() + row_bytes * static_cast<size_t>(r), cols);
+    }
+    const std::vector<int32_t> ids = {0, 49, 7, 7, 23, 1, 48};
+    Buffer bw = vk_->make_buffer(w.size());
+    Buffer bi = vk_->make_buffer(ids.size() * 4);
+    Buffer bo = vk_->make_buffer(ids.size() * static_cast<size_t>(cols) * 4);
+    std::memcpy(bw.bytes().data(), w.data(), w.size());
+    std::memcpy(bi.bytes().data(), ids.data(), ids.size() * 4);
+    const uint32_t push[4] = {static_cast<uint32_t>(ids.size()), static_cast<uint32_t>(cols),
+                              static_cast<uint32_t>(rows), static_cast<uint32_t>(row_bytes)};
+    Buffer* bindings[] = {&bw, &bi, &bo};
+    const auto total = static_cast<uint32_t>(ids.size()) * static_cast<uint32_t>(cols);
+    vk_->run(("get_rows_" + type).toStdString(), bindings,
+             std::span(reinterpret_cast<const uint8_t*>(push), sizeof push), (total + 63) / 64, 64);
+    std::vector<float> want(static_cast<size_t>(cols));
+    for (size_t t = 0; t < ids.size(); ++t) {
+      quant::dequantize_row_ref(tt, w.data() + row_bytes * static_cast<size_t>(ids[t]), want.data(),
+                                cols);
+      for (int c = 0; c < cols; ++c) {
+        const float got =
+            reinterpret_cast<const float*>(bo.bytes().data())[t * size_t(cols) + size_t(c)];
+        // One f16 scale times one int8: both sides compute the same single product, so the
+        // bits must agree (QCOMPARE on floats would allow a relative 1e-5).
+        QVERIFY2(std::memcmp(&got, &want[static_cast<size_t>(c)], 4) == 0,
+                 qPrintable(QStringLiteral("id %1 col %2: %3 != %4")
+                                .arg(ids[t])
+                                .arg(c)
+                                .arg(got)
+                                .arg(want[static_cast<size_t>(c)])));
+      }
+    }
+  }
+
   void unknown_shader_is_an_error() {
     Buffer b = vk_->make_buffer(16);
     Buffer* bindings[] = {&b};
