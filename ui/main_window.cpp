@@ -523,7 +523,7 @@ void MainWindow::createDocks() {
   connect(chat_, &ChatController::sessionLoaded, this, [this, routing_dock](const SessionPtr& s) {
     const bool other_session = !s || !routing_base_ || s->id != routing_session_;
     routing_session_ = s ? s->id : 0;
-    routing_base_ = s ? inspector::InspectorData::fromSession(*s) : nullptr;
+    routing_base_ = s ? inspector::InspectorData::fromSession(s) : nullptr;
     streaming_trace_ = RoutingTrace();
     streaming_texts_.clear();
     if (other_session) {

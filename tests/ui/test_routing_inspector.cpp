@@ -50,6 +50,19 @@ class TestRoutingInspector : public QObject {
     session_ = es::test::sample_session({6, 8, 2, 1});
     data_ = InspectorData::fromSession(session_);
   }
+  // A shared session's traces are shared, not copied, and give the same segments.
+  void a_shared_session_shares_its_traces() {
+    const auto shared = std::make_shared<const es::Session>(session_);
+    const auto data = InspectorData::fromSession(shared);
+    QCOMPARE(data->segmentCount(), data_->segmentCount());
+    for (size_t i = 0; i < data->segmentCount(); ++i) {
+      const auto& seg = data->segment(i);
+      const auto& msg = shared->messages[static_cast<size_t>(seg.message_index)];
+      QCOMPARE(seg.trace.get(), &*msg.trace);
+      QVERIFY(seg.trace->serialize() == data_->segment(i).trace->serialize());
+      QCOMPARE(seg.token_texts, data_->segment(i).token_texts);
+    }
+  }
 
   void dataResolvesSelections() {
     const InspectorData& d = *data_;

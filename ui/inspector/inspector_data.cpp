@@ -63,6 +63,25 @@ std::shared_ptr<const InspectorData> InspectorData::fromSession(const Session& s
                                                QString::fromStdString(session.title));
 }
 
+std::shared_ptr<const InspectorData> InspectorData::fromSession(
+    const std::shared_ptr<const Session>& session) {
+  if (!session) return std::make_shared<const InspectorData>();
+  std::vector<std::shared_ptr<const InspectorSegment>> segments;
+  for (size_t i = 0; i < session->messages.size(); ++i) {
+    const Message& msg = session->messages[i];
+    if (!msg.trace || msg.trace->empty()) continue;
+    auto seg = std::make_shared<InspectorSegment>();
+    seg->message_index = static_cast<int>(i);
+    seg->role = QString::fromStdString(msg.role);
+    // Aliasing: the trace lives as long as the session does.
+    seg->trace = std::shared_ptr<const RoutingTrace>(session, &*msg.trace);
+    if (msg.token_texts.size() == msg.trace->n_tokens()) seg->token_texts = msg.token_texts;
+    segments.push_back(std::move(seg));
+  }
+  return std::make_shared<const InspectorData>(std::move(segments),
+                                               QString::fromStdString(session->title));
+}
+
 std::shared_ptr<const InspectorSegment> InspectorData::makeSegment(
     const RoutingTrace& trace, std::vector<std::string> token_texts, QString role,
     int message_index) {

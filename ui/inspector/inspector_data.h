@@ -70,6 +70,10 @@ class InspectorData {
   /// Every message of `session` that has a non-empty routing trace, in order. Copies the
   /// traces.
   [[nodiscard]] static std::shared_ptr<const InspectorData> fromSession(const Session& session);
+  /// The same for a shared session: the segments share its traces (no copy), so showing
+  /// a loaded session on the UI thread costs no more than its token texts.
+  [[nodiscard]] static std::shared_ptr<const InspectorData> fromSession(
+      const std::shared_ptr<const Session>& session);
   /// One segment made of `trace` (copied) and its token texts.
   [[nodiscard]] static std::shared_ptr<const InspectorSegment> makeSegment(
       const RoutingTrace& trace, std::vector<std::string> token_texts, QString role = {},
