@@ -44,6 +44,15 @@ bool PathView::valid() const {
 
 void PathView::setAnalysis(std::shared_ptr<const Analysis> analysis) {
   analysis_ = std::move(analysis);
+  if (pending_) {
+    const auto old = token_;
+    token_ = pending_;
+    if (valid()) {
+      pending_.reset();
+    } else {
+      token_ = old;
+    }
+  }
   if (!valid()) token_.reset();
   updateGeometry();
   update();
@@ -52,12 +61,18 @@ void PathView::setAnalysis(std::shared_ptr<const Analysis> analysis) {
 void PathView::setToken(size_t segment, uint32_t token) {
   const auto old = token_;
   token_ = std::make_pair(segment, token);
-  if (!valid()) token_ = old;
+  pending_.reset();
+  if (!valid()) {
+    // Not in the analysis shown now: kept until one that holds it arrives.
+    pending_ = token_;
+    token_ = old;
+  }
   update();
 }
 
 void PathView::clearToken() {
   token_.reset();
+  pending_.reset();
   update();
 }
 

@@ -24,12 +24,16 @@ class PathView : public QWidget {
 
   /// The data and scales to draw with; keeps the token if it still exists.
   void setAnalysis(std::shared_ptr<const Analysis> analysis);
-  /// Shows token `token` of segment `segment` (ignored when out of range).
+  /// Shows token `token` of segment `segment`; one the analysis shown now does not hold
+  /// is kept pending until an analysis that holds it arrives.
   void setToken(size_t segment, uint32_t token);
   /// Shows nothing.
   void clearToken();
   /// True when a token is shown.
   [[nodiscard]] bool hasToken() const { return token_.has_value(); }
+  /// True while a token was asked for that the current analysis does not hold yet (the
+  /// data is newer than the analysis): it is shown when an analysis that holds it arrives.
+  [[nodiscard]] bool hasPendingToken() const { return pending_.has_value(); }
   /// The segment and token shown (valid when hasToken()).
   [[nodiscard]] std::pair<size_t, uint32_t> token() const {
     return token_.value_or(std::pair<size_t, uint32_t>{});
@@ -74,6 +78,7 @@ class PathView : public QWidget {
 
   std::shared_ptr<const Analysis> analysis_;
   std::optional<std::pair<size_t, uint32_t>> token_;
+  std::optional<std::pair<size_t, uint32_t>> pending_;  ///< Asked for; not in the analysis yet.
 };
 
 }  // namespace es::inspector

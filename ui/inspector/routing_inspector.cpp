@@ -339,7 +339,7 @@ void RoutingInspector::ui_analysisReady(std::shared_ptr<const Analysis> analysis
   stats_->setAnalysis(analysis_);
   path_->setAnalysis(analysis_);
   chip_path_->setAnalysis(analysis_);
-  if (!path_->hasToken() && !a.axis->empty()) {
+  if (!path_->hasToken() && !path_->hasPendingToken() && !a.axis->empty()) {
     const TokenAxis::Token t = a.axis->at(0);
     path_->setToken(t.segment, t.token);
     chip_path_->setToken(t.segment, t.token);
