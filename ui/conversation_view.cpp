@@ -37,6 +37,17 @@ QString when(int64_t ms) {
                  : QDateTime::fromMSecsSinceEpoch(ms).toString(QStringLiteral("yyyy-MM-dd HH:mm"));
 }
 
+/// A word-wrapped label whose minimum height does not come from laying the text out at
+/// its minimum width: the card's height follows heightForWidth at the real width, so a long
+/// answer does not leave the conversation a screen of blank space below it.
+class WrapLabel : public QLabel {
+ public:
+  using QLabel::QLabel;
+  [[nodiscard]] QSize minimumSizeHint() const override {
+    return {minimumWidth(), fontMetrics().height()};
+  }
+};
+
 }  // namespace
 
 QString answer_footer(const Message& m) {
@@ -82,7 +93,7 @@ MessageCard::MessageCard(const Message& m, QWidget* parent) : QFrame(parent) {
   tokens_button_->setAutoRaise(true);
   tokens_button_->hide();
   connect(tokens_button_, &QToolButton::toggled, this, &MessageCard::setTokensShown);
-  text_ = new QLabel(this);
+  text_ = new WrapLabel(this);
   text_->setObjectName(QStringLiteral("messageText"));
   text_->setTextFormat(Qt::MarkdownText);
   text_->setWordWrap(true);
@@ -94,7 +105,7 @@ MessageCard::MessageCard(const Message& m, QWidget* parent) : QFrame(parent) {
   // Ignored horizontally: a long unbroken word must not widen the card past the view.
   text_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Minimum);
   text_->setMinimumWidth(80);
-  footer_ = new QLabel(this);
+  footer_ = new WrapLabel(this);
   footer_->setObjectName(QStringLiteral("messageFooter"));
   footer_->setStyleSheet(QStringLiteral("color: gray"));
   footer_->setWordWrap(true);
