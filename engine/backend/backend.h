@@ -15,6 +15,7 @@
 #include <span>
 #include <string_view>
 
+#include "expertscope/engine_stats.h"
 #include "expertscope/ggml_types.h"
 #include "expertscope/gguf.h"
 #include "expertscope/model_info.h"
@@ -205,9 +206,22 @@ class Backend {
 
   /// Waits for every enqueued op.
   virtual void synchronize() = 0;
+  /// Device time per op since the last call, where the device measures it (timestamp
+  /// queries): fills `out` and returns true; false when only host timing is available.
+  virtual bool take_op_times(OpTimes& out) {
+    (void)out;
+    return false;
+  }
 };
 
 /// The CPU backend with `n_threads` threads (0: one per core).
 [[nodiscard]] std::unique_ptr<Backend> make_cpu_backend(uint32_t n_threads);
+/// The Vulkan backend on the chosen device (vk_context.h); `n_threads` for the ops that
+/// fall back to the CPU. Throws es::Error (unsupported) when Vulkan or a device is missing.
+[[nodiscard]] std::unique_ptr<Backend> make_vulkan_backend(uint32_t n_threads);
+/// A backend by name: "cpu", "vulkan", "auto" (Vulkan on a GPU, else the CPU) or the name
+/// of a plugin. Throws es::Error: usage for an unknown name, unsupported when the named
+/// backend cannot run here.
+[[nodiscard]] std::unique_ptr<Backend> make_backend(std::string_view name, uint32_t n_threads);
 
 }  // namespace es::backend

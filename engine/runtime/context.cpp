@@ -27,6 +27,8 @@ struct Context::Impl {
   RoutingBatch chunk_routing;
   std::vector<float> chunk_logits;
   std::vector<int32_t> positions;
+  std::vector<int32_t> tokens;  ///< The token at each cached position (replayed on a switch).
+  std::string backend_warning;  ///< Why the backend asked for is not the one running.
 
   // Statistics (EngineStats), updated by decode() without allocating.
   std::array<DecodeStep, EngineStats::history_capacity> history{};  ///< A ring.
@@ -66,17 +68,46 @@ struct Context::Impl {
     last_pass.n_tokens = n_tokens;
     last_pass.wall_ms = pass_ms;
     last_pass.ops = timed->ops();
+    OpTimes device{};
+    if (timed->take_op_times(device)) last_pass.ops = device;
+  }
+
+  /// Creates the backend `name` and the forward pass on it.
+  void build(const std::string& name) {
+    forward.reset();
+    timed.reset();
+    backend.reset();
+    backend = backend::make_backend(name, params.n_threads);
+    timed = std::make_unique<runtime::TimedBackend>(*backend);
+    forward = std::make_unique<model::Forward>(*model, *timed, params.n_ctx,
+                                               std::min(params.n_batch, params.n_ctx),
+                                               params.kv_f16, params.full_router_layer);
+  }
+
+  /// After backend `failed` threw `e`: carries on with the CPU backend (recomputing the
+  /// KV cache of the cached tokens there), remembering why. Rethrows when already on the
+  /// CPU, or when the error is the input's, not the device's.
+  void fall_back_to_cpu(const Error& e) {
+    if (backend->name() == "cpu" || e.kind() == ErrorKind::bad_input ||
+        e.kind() == ErrorKind::usage) {
+      throw;
+    }
+    backend_warning = std::string(e.what()) + "; continuing on the CPU";
+    build("cpu");
+    RoutingBatch scratch_routing;
+    std::vector<float> scratch_logits;
+    const uint32_t n_batch = forward->n_batch();
+    for (uint32_t start = 0; start < n_past; start += n_batch) {
+      const uint32_t n = std::min(n_batch, n_past - start);
+      positions.resize(n);
+      for (uint32_t i = 0; i < n; ++i) positions[i] = static_cast<int32_t>(start + i);
+      forward->run(std::span<const int32_t>(tokens.data() + start, n), positions, false,
+                   scratch_logits, scratch_routing);
+    }
   }
 };
 
 namespace {
-
-std::unique_ptr<backend::Backend> make_backend(const ContextParams& p) {
-  if (p.backend == "cpu" || p.backend == "auto" || p.backend.empty()) {
-    return backend::make_cpu_backend(p.n_threads);
-  }
-  throw Error(ErrorKind::usage, "backend \"" + p.backend + "\" is not available (available: cpu)");
-}
 
 /// Appends the routing of a chunk to the routing of the whole decode.
 void append_routing(RoutingBatch& all, const RoutingBatch& chunk) {
@@ -109,11 +140,15 @@ Context::Context(std::shared_ptr<const Model> model, const ContextParams& params
   if (impl_->params.n_threads == 0) {
     impl_->params.n_threads = std::max(1u, std::thread::hardware_concurrency());
   }
-  impl_->backend = make_backend(impl_->params);
-  impl_->timed = std::make_unique<runtime::TimedBackend>(*impl_->backend);
-  impl_->forward = std::make_unique<model::Forward>(*impl_->model, *impl_->timed, params.n_ctx,
-                                                    std::min(params.n_batch, params.n_ctx),
-                                                    params.kv_f16, params.full_router_layer);
+  try {
+    impl_->build(impl_->params.backend);
+  } catch (const Error& e) {
+    // No device, no memory for the weights, a driver that fails: say so and run on the
+    // CPU. An unknown backend name is the caller's mistake and stays an error.
+    if (e.kind() == ErrorKind::usage || impl_->params.backend == "cpu") throw;
+    impl_->backend_warning = std::string(e.what()) + "; running on the CPU instead";
+    impl_->build("cpu");
+  }
   const HParams& hp = impl_->model->hparams();
   impl_->expert_hits.assign(impl_->model->moe_layers().size() * size_t{hp.n_expert}, 0);
   for (const gguf::TensorInfo& t : impl_->model->file().tensors())
@@ -161,8 +196,19 @@ bool Context::decode(std::span<const int32_t> tokens, LogitsRows rows,
     const bool last_chunk = start + n == tokens.size();
     const Clock::time_point p0 = Clock::now();
     s.timed->begin_pass();
-    s.forward->run(tokens.subspan(start, n), s.positions, all, s.chunk_logits, s.chunk_routing);
+    try {
+      s.forward->run(tokens.subspan(start, n), s.positions, all, s.chunk_logits, s.chunk_routing);
+    } catch (const Error& e) {
+      s.fall_back_to_cpu(e);  // Rethrows unless the device failed.
+      s.positions.resize(n);
+      for (size_t i = 0; i < n; ++i) s.positions[i] = static_cast<int32_t>(s.n_past + i);
+      s.timed->begin_pass();
+      s.forward->run(tokens.subspan(start, n), s.positions, all, s.chunk_logits, s.chunk_routing);
+    }
     pass_ms += ms_since(p0);
+    s.tokens.resize(s.n_past);
+    s.tokens.insert(s.tokens.end(), tokens.begin() + static_cast<ptrdiff_t>(start),
+                    tokens.begin() + static_cast<ptrdiff_t>(start + n));
     s.count_hits(s.chunk_routing);
     append_routing(s.routing, s.chunk_routing);
     if (all || last_chunk) {
@@ -193,6 +239,12 @@ uint32_t Context::n_past() const noexcept {
 }
 uint32_t Context::n_ctx() const noexcept {
   return impl_->params.n_ctx;
+}
+std::string_view Context::backend_name() const noexcept {
+  return impl_->backend->name();
+}
+const std::string& Context::backend_warning() const noexcept {
+  return impl_->backend_warning;
 }
 uint32_t Context::n_threads() const noexcept {
   return impl_->params.n_threads;
@@ -248,6 +300,7 @@ void Context::reset_stats() noexcept {
 void Context::truncate(uint32_t n) {
   if (n > impl_->n_past) throw Error(ErrorKind::usage, "truncate: beyond the current position");
   impl_->n_past = n;
+  if (impl_->tokens.size() > n) impl_->tokens.resize(n);
 }
 
 }  // namespace es

@@ -62,6 +62,7 @@ class TimedBackend final : public backend::Backend {
   void attention(backend::Mat out, backend::Mat q, const backend::KvView& kv,
                  const backend::AttentionParams& p, std::span<const int32_t> pos) override;
   void synchronize() override;
+  bool take_op_times(OpTimes& out) override { return inner_.take_op_times(out); }
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -1,6 +1,6 @@
-// Embedding gather: out[t][c] = W[ids[t]][c] decoded to f32, W in a weight type (TYPE_F32 or
-// TYPE_Q8_0). One invocation per output element; ids are checked against n_rows (an id out
-// of range gives zeros; the host validates ids before it dispatches).
+// Embedding gather: out[t][c] = W[ids[t]][c] decoded to f32, W in a weight type (TYPE_F32,
+// TYPE_F16, TYPE_Q8_0, TYPE_Q4_0). One invocation per output element (x: column, y: token);
+// the host validates ids before it dispatches.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 
@@ -15,26 +15,32 @@ layout(std430, binding = 2) writeonly buffer Out { float o[]; };
 layout(push_constant) uniform Params {
   uint n_ids;
   uint n_cols;
-  uint n_rows;
+  uint w_off;  // bytes
   uint row_bytes;
+  uint off_o;
+  uint stride_o;
 } p;
 
 void main() {
-  const uint e = gl_GlobalInvocationID.x;
-  if (e >= p.n_ids * p.n_cols) return;
-  const uint t = e / p.n_cols;
-  const uint c = e % p.n_cols;
-  const int id = ids[t];
-  if (id < 0 || uint(id) >= p.n_rows) {
-    o[e] = 0.0;
-    return;
-  }
+  const uint c = gl_GlobalInvocationID.x;
+  const uint t = gl_GlobalInvocationID.y;
+  if (c >= p.n_cols || t >= p.n_ids) return;
+  const uint row = p.w_off + uint(ids[t]) * p.row_bytes;
+  float v;
 #if defined(TYPE_F32)
-  o[e] = uintBitsToFloat(w[uint(id) * p.n_cols + c]);
+  v = uintBitsToFloat(w[(row >> 2) + c]);
+#elif defined(TYPE_F16)
+  v = ES_HALF(w, row + 2u * c);
 #elif defined(TYPE_Q8_0)
-  const uint at = uint(id) * p.row_bytes + (c / 32u) * 34u;
-  o[e] = ES_HALF(w, at) * float(ES_INT8(w, at + 2u + (c % 32u)));
+  const uint at = row + (c / 32u) * 34u;
+  v = ES_HALF(w, at) * float(ES_INT8(w, at + 2u + (c % 32u)));
+#elif defined(TYPE_Q4_0)
+  const uint at = row + (c / 32u) * 18u;
+  const uint j = c % 32u;
+  const uint b = ES_BYTE(w, at + 2u + (j % 16u));
+  v = ES_HALF(w, at) * (float(j < 16u ? (b & 15u) : (b >> 4u)) - 8.0);
 #else
-#error "define TYPE_F32 or TYPE_Q8_0"
+#error "define a TYPE_"
 #endif
+  o[p.off_o + t * p.stride_o + c] = v;
 }

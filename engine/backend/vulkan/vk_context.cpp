@@ -18,12 +18,21 @@ namespace {
   const ErrorKind kind = (r == VK_ERROR_INCOMPATIBLE_DRIVER || r == VK_ERROR_INITIALIZATION_FAILED)
                              ? ErrorKind::unsupported
                              : ErrorKind::io;
-  throw Error(kind, "vulkan: " + what + " failed (VkResult " + std::to_string(r) + ")");
+  std::string why;
+  if (r == VK_ERROR_DEVICE_LOST) why = ": the device was lost";
+  if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY) why = ": out of device memory";
+  if (r == VK_ERROR_OUT_OF_HOST_MEMORY) why = ": out of host memory";
+  throw Error(kind, "vulkan: " + what + " failed (VkResult " + std::to_string(r) + why + ")");
 }
 
-void check(VkResult r, const char* what) {
+void check(VkResult r, const std::string& what) {
   if (r != VK_SUCCESS) fail(r, what);
 }
+
+/// Dispatches (and descriptor sets) one submission holds before it is flushed.
+constexpr uint32_t kMaxRecorded = 4096;
+/// Storage bindings one dispatch may have.
+constexpr uint32_t kMaxBindings = 8;
 
 VkInstance make_instance() {
   VkApplicationInfo app{};
@@ -187,11 +196,9 @@ struct Context::Pipeline {
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
   VkPipelineLayout layout = VK_NULL_HANDLE;
   VkPipeline pipeline = VK_NULL_HANDLE;
-  VkDescriptorPool pool = VK_NULL_HANDLE;
 
   ~Pipeline() {
     if (device == VK_NULL_HANDLE) return;
-    vkDestroyDescriptorPool(device, pool, nullptr);
     vkDestroyPipeline(device, pipeline, nullptr);
     vkDestroyPipelineLayout(device, layout, nullptr);
     vkDestroyDescriptorSetLayout(device, set_layout, nullptr);
@@ -213,6 +220,10 @@ std::unique_ptr<Context> Context::create() {
   c->info_ = infos[chosen];
   c->info_.preferred = true;
   vkGetPhysicalDeviceMemoryProperties(c->physical_, &c->memory_);
+  VkPhysicalDeviceProperties props{};
+  vkGetPhysicalDeviceProperties(c->physical_, &props);
+  c->max_range_ = props.limits.maxStorageBufferRange;
+  c->offset_align_ = std::max<uint64_t>(4, props.limits.minStorageBufferOffsetAlignment);
 
   uint32_t n_families = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(c->physical_, &n_families, nullptr);
@@ -244,52 +255,128 @@ std::unique_ptr<Context> Context::create() {
   pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
   pci.queueFamilyIndex = c->queue_family_;
   check(vkCreateCommandPool(c->device_, &pci, nullptr, &c->pool_), "vkCreateCommandPool");
+  VkCommandBufferAllocateInfo cai{};
+  cai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+  cai.commandPool = c->pool_;
+  cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  cai.commandBufferCount = 1;
+  check(vkAllocateCommandBuffers(c->device_, &cai, &c->cmd_), "vkAllocateCommandBuffers");
+  VkFenceCreateInfo fci{};
+  fci.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
+  check(vkCreateFence(c->device_, &fci, nullptr, &c->fence_), "vkCreateFence");
+  const VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kMaxRecorded * kMaxBindings};
+  VkDescriptorPoolCreateInfo dpi{};
+  dpi.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
+  dpi.maxSets = kMaxRecorded;
+  dpi.poolSizeCount = 1;
+  dpi.pPoolSizes = &size;
+  check(vkCreateDescriptorPool(c->device_, &dpi, nullptr, &c->descriptors_),
+        "vkCreateDescriptorPool");
+  if (families[c->queue_family_].timestampValidBits > 0 && props.limits.timestampPeriod > 0.0f) {
+    VkQueryPoolCreateInfo qpi{};
+    qpi.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
+    qpi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    qpi.queryCount = kMaxRecorded + 1;
+    if (vkCreateQueryPool(c->device_, &qpi, nullptr, &c->queries_) == VK_SUCCESS) {
+      c->timestamp_period_ = props.limits.timestampPeriod;
+    }
+  }
   return c;
 }
 
 Context::~Context() {
-  pipelines_.clear();
   if (device_ != VK_NULL_HANDLE) {
+    vkDeviceWaitIdle(device_);
+    pipelines_.clear();
+    if (queries_ != VK_NULL_HANDLE) vkDestroyQueryPool(device_, queries_, nullptr);
+    vkDestroyDescriptorPool(device_, descriptors_, nullptr);
+    vkDestroyFence(device_, fence_, nullptr);
     vkDestroyCommandPool(device_, pool_, nullptr);
     vkDestroyDevice(device_, nullptr);
   }
   if (instance_ != VK_NULL_HANDLE) vkDestroyInstance(instance_, nullptr);
 }
 
-Buffer Context::make_buffer(size_t bytes) {
+uint32_t Context::memory_type(uint32_t bits, VkMemoryPropertyFlags want) const {
+  for (uint32_t t = 0; t < memory_.memoryTypeCount; ++t) {
+    if ((bits & (1u << t)) && (memory_.memoryTypes[t].propertyFlags & want) == want) return t;
+  }
+  return UINT32_MAX;
+}
+
+Buffer Context::make_buffer(size_t bytes, Memory memory) {
   bytes = std::max<size_t>(bytes, 4);
+  if (budget_ != 0 && allocated_ + bytes > budget_) {
+    fail(VK_ERROR_OUT_OF_DEVICE_MEMORY,
+         "allocating " + std::to_string(bytes) + " bytes on " + info_.name);
+  }
   Buffer b;
   b.device_ = device_;
   b.size_ = bytes;
   VkBufferCreateInfo bci{};
   bci.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
   bci.size = bytes;
-  bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+  bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |
+              VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
   bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   check(vkCreateBuffer(device_, &bci, nullptr, &b.buffer_), "vkCreateBuffer");
   VkMemoryRequirements req{};
   vkGetBufferMemoryRequirements(device_, b.buffer_, &req);
-  const VkMemoryPropertyFlags want =
+  constexpr VkMemoryPropertyFlags host =
       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-  uint32_t type = UINT32_MAX;
-  for (uint32_t t = 0; t < memory_.memoryTypeCount; ++t) {
-    if ((req.memoryTypeBits & (1u << t)) && (memory_.memoryTypes[t].propertyFlags & want) == want) {
-      type = t;
-      break;
-    }
+  constexpr VkMemoryPropertyFlags local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  // Preference order: both where the device has it (unified memory, resizable BAR), then
+  // what was asked for.
+  uint32_t type = memory_type(req.memoryTypeBits, host | local);
+  if (type == UINT32_MAX) {
+    type = memory_type(req.memoryTypeBits, memory == Memory::device_local ? local : host);
   }
   if (type == UINT32_MAX) {
-    throw Error(ErrorKind::unsupported, "vulkan: " + info_.name + " has no host-visible memory");
+    throw Error(ErrorKind::unsupported, "vulkan: " + info_.name + " has no suitable memory type");
   }
   VkMemoryAllocateInfo mai{};
   mai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
   mai.allocationSize = req.size;
   mai.memoryTypeIndex = type;
   check(vkAllocateMemory(device_, &mai, nullptr, &b.memory_),
-        ("vkAllocateMemory of " + std::to_string(req.size) + " bytes").c_str());
+        "allocating " + std::to_string(req.size) + " bytes on " + info_.name);
   check(vkBindBufferMemory(device_, b.buffer_, b.memory_, 0), "vkBindBufferMemory");
-  check(vkMapMemory(device_, b.memory_, 0, VK_WHOLE_SIZE, 0, &b.mapped_), "vkMapMemory");
+  if ((memory_.memoryTypes[type].propertyFlags & host) == host) {
+    check(vkMapMemory(device_, b.memory_, 0, VK_WHOLE_SIZE, 0, &b.mapped_), "vkMapMemory");
+  }
+  allocated_ += bytes;
   return b;
+}
+
+void Context::upload(Buffer& dst, size_t offset, const void* src, size_t n) {
+  if (n == 0) return;
+  if (offset + n > dst.size()) {
+    throw Error(ErrorKind::io, "vulkan: upload beyond the end of a buffer (an internal bug)");
+  }
+  if (!dst.bytes().empty()) {
+    std::memcpy(dst.bytes().data() + offset, src, n);
+    return;
+  }
+  flush();
+  // Staging in pieces of at most 64 MiB.
+  constexpr size_t kPiece = size_t{64} << 20;
+  Buffer staging = make_buffer(std::min(n, kPiece), Memory::host_visible);
+  allocated_ -= staging.size();
+  for (size_t done = 0; done < n; done += kPiece) {
+    const size_t len = std::min(kPiece, n - done);
+    std::memcpy(staging.bytes().data(), static_cast<const uint8_t*>(src) + done, len);
+    begin_recording();
+    const VkBufferCopy region{0, offset + done, len};
+    vkCmdCopyBuffer(cmd_, staging.handle(), dst.handle(), 1, &region);
+    VkMemoryBarrier barrier{};
+    barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+    barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
+    vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                         0, 1, &barrier, 0, nullptr, 0, nullptr);
+    ++n_recorded_;
+    flush();
+  }
 }
 
 Context::Pipeline& Context::pipeline(std::string_view shader, size_t n_bindings, size_t push_bytes,
@@ -299,6 +386,9 @@ Context::Pipeline& Context::pipeline(std::string_view shader, size_t n_bindings,
         p->local_size == local_size) {
       return *p;
     }
+  }
+  if (n_bindings > kMaxBindings) {
+    throw Error(ErrorKind::usage, "vulkan: too many bindings for " + std::string(shader));
   }
   const shaders::EmbeddedShader* code = shaders::find_shader(shader);
   if (code == nullptr) {
@@ -349,32 +439,49 @@ Context::Pipeline& Context::pipeline(std::string_view shader, size_t n_bindings,
   cpi.layout = p->layout;
   check(vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cpi, nullptr, &p->pipeline),
         "vkCreateComputePipelines");
-  VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, static_cast<uint32_t>(n_bindings)};
-  VkDescriptorPoolCreateInfo dpi{};
-  dpi.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
-  dpi.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
-  dpi.maxSets = 1;
-  dpi.poolSizeCount = 1;
-  dpi.pPoolSizes = &size;
-  check(vkCreateDescriptorPool(device_, &dpi, nullptr, &p->pool), "vkCreateDescriptorPool");
   pipelines_.push_back(std::move(p));
   return *pipelines_.back();
 }
 
-void Context::run(std::string_view shader, std::span<Buffer* const> bindings,
-                  std::span<const uint8_t> push, uint32_t groups, uint32_t local_size) {
-  Pipeline& p = pipeline(shader, bindings.size(), push.size(), local_size);
+void Context::begin_recording() {
+  if (recording_) return;
+  VkCommandBufferBeginInfo begin{};
+  begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  check(vkBeginCommandBuffer(cmd_, &begin), "vkBeginCommandBuffer");
+  recording_ = true;
+  n_recorded_ = 0;
+  query_tags_.clear();
+  if (queries_ != VK_NULL_HANDLE) {
+    vkCmdResetQueryPool(cmd_, queries_, 0, kMaxRecorded + 1);
+    vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries_, 0);
+  }
+}
+
+VkDescriptorSet Context::descriptor_set(Pipeline& p) {
   VkDescriptorSetAllocateInfo dai{};
   dai.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
-  dai.descriptorPool = p.pool;
+  dai.descriptorPool = descriptors_;
   dai.descriptorSetCount = 1;
   dai.pSetLayouts = &p.set_layout;
   VkDescriptorSet set = VK_NULL_HANDLE;
   check(vkAllocateDescriptorSets(device_, &dai, &set), "vkAllocateDescriptorSets");
-  std::vector<VkDescriptorBufferInfo> infos(bindings.size());
-  std::vector<VkWriteDescriptorSet> writes(bindings.size());
+  ++n_sets_;
+  return set;
+}
+
+void Context::dispatch(std::string_view shader, std::span<const Binding> bindings,
+                       std::span<const uint8_t> push, Groups groups, uint32_t local_size,
+                       uint32_t tag) {
+  Pipeline& p = pipeline(shader, bindings.size(), push.size(), local_size);
+  if (n_sets_ >= kMaxRecorded || n_recorded_ >= kMaxRecorded) flush();
+  begin_recording();
+  const VkDescriptorSet set = descriptor_set(p);
+  std::array<VkDescriptorBufferInfo, kMaxBindings> infos{};
+  std::array<VkWriteDescriptorSet, kMaxBindings> writes{};
   for (uint32_t i = 0; i < bindings.size(); ++i) {
-    infos[i] = {bindings[i]->handle(), 0, VK_WHOLE_SIZE};
+    infos[i] = {bindings[i].buffer, bindings[i].offset,
+                bindings[i].range == 0 ? VK_WHOLE_SIZE : bindings[i].range};
     writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
     writes[i].dstSet = set;
     writes[i].dstBinding = i;
@@ -382,43 +489,67 @@ void Context::run(std::string_view shader, std::span<Buffer* const> bindings,
     writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     writes[i].pBufferInfo = &infos[i];
   }
-  vkUpdateDescriptorSets(device_, static_cast<uint32_t>(writes.size()), writes.data(), 0, nullptr);
-
-  VkCommandBufferAllocateInfo cai{};
-  cai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
-  cai.commandPool = pool_;
-  cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  cai.commandBufferCount = 1;
-  VkCommandBuffer cmd = VK_NULL_HANDLE;
-  check(vkAllocateCommandBuffers(device_, &cai, &cmd), "vkAllocateCommandBuffers");
-  VkCommandBufferBeginInfo begin{};
-  begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  vkBeginCommandBuffer(cmd, &begin);
-  vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
-  vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
+  vkUpdateDescriptorSets(device_, static_cast<uint32_t>(bindings.size()), writes.data(), 0,
+                         nullptr);
+  vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
+  vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
   if (!push.empty()) {
-    vkCmdPushConstants(cmd, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+    vkCmdPushConstants(cmd_, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                        static_cast<uint32_t>(push.size()), push.data());
   }
-  vkCmdDispatch(cmd, groups, 1, 1);
-  // The host reads the results: make the shader's writes visible to it.
+  vkCmdDispatch(cmd_, groups.x, groups.y, groups.z);
+  if (queries_ != VK_NULL_HANDLE) {
+    vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries_, n_recorded_ + 1);
+    query_tags_.push_back(tag < kTags ? tag : 0);
+  }
+  // The next dispatch (or the host) sees this one's writes.
   VkMemoryBarrier barrier{};
   barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
   barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-  barrier.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
-  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
+  barrier.dstAccessMask =
+      VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_READ_BIT;
+  vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
                        &barrier, 0, nullptr, 0, nullptr);
-  vkEndCommandBuffer(cmd);
+  ++n_recorded_;
+}
+
+void Context::flush() {
+  if (!recording_) return;
+  recording_ = false;
+  check(vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
   VkSubmitInfo submit{};
   submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
   submit.commandBufferCount = 1;
-  submit.pCommandBuffers = &cmd;
-  VkResult r = vkQueueSubmit(queue_, 1, &submit, VK_NULL_HANDLE);
-  if (r == VK_SUCCESS) r = vkQueueWaitIdle(queue_);
-  vkFreeCommandBuffers(device_, pool_, 1, &cmd);
-  vkFreeDescriptorSets(device_, p.pool, 1, &set);
-  if (r != VK_SUCCESS) fail(r, "running " + std::string(shader));
+  submit.pCommandBuffers = &cmd_;
+  VkResult r = vkQueueSubmit(queue_, 1, &submit, fence_);
+  if (r == VK_SUCCESS) r = vkWaitForFences(device_, 1, &fence_, VK_TRUE, UINT64_MAX);
+  vkResetFences(device_, 1, &fence_);
+  vkResetCommandBuffer(cmd_, 0);
+  vkResetDescriptorPool(device_, descriptors_, 0);
+  n_sets_ = 0;
+  if (r != VK_SUCCESS) fail(r, "running work on " + info_.name);
+  if (queries_ != VK_NULL_HANDLE && !query_tags_.empty()) {
+    const auto n = static_cast<uint32_t>(query_tags_.size() + 1);
+    std::vector<uint64_t> stamps(n);
+    if (vkGetQueryPoolResults(device_, queries_, 0, n, n * sizeof(uint64_t), stamps.data(),
+                              sizeof(uint64_t), VK_QUERY_RESULT_64_BIT) == VK_SUCCESS) {
+      for (uint32_t i = 1; i < n; ++i) {
+        const uint64_t d = stamps[i] >= stamps[i - 1] ? stamps[i] - stamps[i - 1] : 0;
+        tag_times_.ns[query_tags_[i - 1]] += static_cast<double>(d) * timestamp_period_;
+        ++tag_times_.calls[query_tags_[i - 1]];
+      }
+    }
+  }
+  n_recorded_ = 0;
+}
+
+void Context::run(std::string_view shader, std::span<Buffer* const> bindings,
+                  std::span<const uint8_t> push, uint32_t groups, uint32_t local_size) {
+  std::vector<Binding> b(bindings.size());
+  for (size_t i = 0; i < bindings.size(); ++i) b[i] = {bindings[i]->handle(), 0, 0};
+  dispatch(shader, b, push, Groups{groups, 1, 1}, local_size, 0);
+  flush();
 }
 
 }  // namespace es::backend::vulkan

@@ -2,14 +2,17 @@
 // integrated > virtual > CPU, or EXPERTSCOPE_VULKAN_DEVICE=<index or name part>), a
 // compute queue, buffers, and compute pipelines made from the embedded SPIR-V.
 //
-// This is the first slice of the Vulkan backend (issue 7): enough to list devices and to
-// run a shader against the CPU in a parity test. Buffers are host-visible and coherent for
-// now (right for lavapipe and unified memory; device-local with staging comes with the
-// matrix kernels).
+// Work is recorded: dispatch() appends to one command buffer (with a barrier after each
+// dispatch) and flush() submits it and waits, so a forward pass is one submission between
+// the points where the host must read (the router, the logits). Buffers are host-visible
+// (activations, the KV cache: the host reads and writes them when an op falls back to the
+// CPU) or device-local (weights), filled through a staging copy when the host cannot map
+// them. A timestamp after each dispatch gives the device time per tag.
 #pragma once
 
 #include <vulkan/vulkan.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -24,7 +27,14 @@ namespace es::backend::vulkan {
 /// Vulkan loader or driver).
 [[nodiscard]] std::vector<ComputeDevice> list_devices();
 
-/// A storage buffer in host-visible, coherent memory.
+/// Where a buffer lives.
+enum class Memory : int {
+  unset = 0,
+  host_visible = 1,  ///< Mapped and coherent (device-local too where the device allows).
+  device_local = 2,  ///< The fastest memory for the device; mapped only if also host-visible.
+};
+
+/// A storage buffer.
 class Buffer {
  public:
   Buffer() = default;
@@ -35,7 +45,7 @@ class Buffer {
   Buffer& operator=(const Buffer&) = delete;
 
   [[nodiscard]] size_t size() const noexcept { return size_; }
-  /// The mapped bytes.
+  /// The mapped bytes (empty when the memory is not host-visible).
   [[nodiscard]] std::span<uint8_t> bytes() noexcept {
     return {static_cast<uint8_t*>(mapped_), size_};
   }
@@ -52,6 +62,18 @@ class Buffer {
   size_t size_ = 0;
 };
 
+/// A range of a buffer bound to a shader's storage binding.
+struct Binding {
+  VkBuffer buffer = VK_NULL_HANDLE;
+  VkDeviceSize offset = 0;
+  VkDeviceSize range = 0;
+};
+
+/// Workgroup counts of a dispatch.
+struct Groups {
+  uint32_t x = 1, y = 1, z = 1;
+};
+
 /// One device with a compute queue.
 class Context {
  public:
@@ -64,12 +86,50 @@ class Context {
 
   [[nodiscard]] const ComputeDevice& device() const noexcept { return info_; }
 
-  /// A buffer of `bytes` (at least 4). Throws es::Error (io) when memory cannot be had.
-  [[nodiscard]] Buffer make_buffer(size_t bytes);
+  /// A buffer of `bytes` (at least 4). Throws es::Error (io) when memory cannot be had
+  /// (an out-of-memory message naming the size and the device).
+  [[nodiscard]] Buffer make_buffer(size_t bytes, Memory memory = Memory::host_visible);
+  /// Copies host bytes into a buffer: directly when it is mapped, else through a staging
+  /// buffer (flushes recorded work first).
+  void upload(Buffer& dst, size_t offset, const void* src, size_t n);
+  /// Test hook (ncnn's test_layer_oom idea): allocations after `bytes` more bytes fail as
+  /// if the device were out of memory. 0 removes the limit.
+  void set_allocation_budget(uint64_t bytes) noexcept {
+    budget_ = bytes;
+    allocated_ = 0;
+  }
+
+  /// The largest range one storage binding may have, and the alignment of its offset.
+  [[nodiscard]] uint64_t max_binding_bytes() const noexcept { return max_range_; }
+  [[nodiscard]] uint64_t binding_alignment() const noexcept { return offset_align_; }
+
+  /// Records a dispatch of `shader` over `groups` workgroups of `local_size` invocations
+  /// (specialization constant 0), with `bindings` as its bindings 0.. and `push` as its
+  /// push constants; `tag` names the op for the timestamps (< kTags).
+  void dispatch(std::string_view shader, std::span<const Binding> bindings,
+                std::span<const uint8_t> push, Groups groups, uint32_t local_size, uint32_t tag);
+  /// Submits the recorded work and waits for it. Throws es::Error (io) when the device
+  /// fails (a lost device is named as such).
+  void flush();
+  /// Whether work is recorded and not yet submitted.
+  [[nodiscard]] bool pending() const noexcept { return recording_ && n_recorded_ > 0; }
+
+  static constexpr uint32_t kTags = 32;
+  /// Device nanoseconds per tag since the last take_tag_times(), and dispatch counts.
+  struct TagTimes {
+    std::array<double, kTags> ns{};
+    std::array<uint32_t, kTags> calls{};
+  };
+  [[nodiscard]] TagTimes take_tag_times() noexcept {
+    TagTimes t = tag_times_;
+    tag_times_ = {};
+    return t;
+  }
+  [[nodiscard]] bool has_timestamps() const noexcept { return timestamp_period_ > 0.0; }
 
   /// Runs embedded shader `shader` once over `groups` workgroups of `local_size`
-  /// invocations, its bindings 0.. the given buffers, `push` its push constants; waits for
-  /// it to finish.
+  /// invocations, its bindings 0.. the given (whole) buffers, `push` its push constants;
+  /// waits for it to finish.
   void run(std::string_view shader, std::span<Buffer* const> bindings,
            std::span<const uint8_t> push, uint32_t groups, uint32_t local_size);
 
@@ -78,6 +138,9 @@ class Context {
   struct Pipeline;
   Pipeline& pipeline(std::string_view shader, size_t n_bindings, size_t push_bytes,
                      uint32_t local_size);
+  void begin_recording();
+  VkDescriptorSet descriptor_set(Pipeline& p);
+  [[nodiscard]] uint32_t memory_type(uint32_t bits, VkMemoryPropertyFlags want) const;
 
   ComputeDevice info_;
   VkInstance instance_ = VK_NULL_HANDLE;
@@ -88,6 +151,24 @@ class Context {
   VkCommandPool pool_ = VK_NULL_HANDLE;
   VkPhysicalDeviceMemoryProperties memory_{};
   std::vector<std::unique_ptr<Pipeline>> pipelines_;
+  uint64_t max_range_ = 0;
+  uint64_t offset_align_ = 4;
+  uint64_t budget_ = 0;
+  uint64_t allocated_ = 0;
+
+  // Recording.
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  VkFence fence_ = VK_NULL_HANDLE;
+  VkDescriptorPool descriptors_ = VK_NULL_HANDLE;
+  bool recording_ = false;
+  uint32_t n_recorded_ = 0;
+  uint32_t n_sets_ = 0;
+
+  // Timestamps: one before the first dispatch, one after each.
+  VkQueryPool queries_ = VK_NULL_HANDLE;
+  double timestamp_period_ = 0.0;     ///< ns per tick; 0 when the queue has no timestamps.
+  std::vector<uint32_t> query_tags_;  ///< The tag of query i + 1.
+  TagTimes tag_times_;
 };
 
 }  // namespace es::backend::vulkan

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "expertscope/engine_stats.h"
@@ -20,6 +21,9 @@ struct ContextParams {
   uint32_t n_ctx = 4096;   ///< Positions the KV cache holds.
   uint32_t n_batch = 512;  ///< Tokens per forward pass; longer inputs run in chunks.
   uint32_t n_threads = 0;  ///< CPU threads (0: one per core).
+  /// "cpu", "vulkan", "auto" (a Vulkan GPU if there is one, else the CPU) or a plugin's
+  /// name. When the backend asked for cannot run (no device, out of memory) or fails
+  /// later (a lost device), the context says why (backend_warning()) and runs on the CPU.
   std::string backend = "cpu";
   bool kv_f16 = true;              ///< F16 KV cache (else F32).
   int32_t full_router_layer = -1;  ///< Record the full router distribution of this layer.
@@ -51,6 +55,10 @@ class Context {
 
   [[nodiscard]] uint32_t n_past() const noexcept;
   [[nodiscard]] uint32_t n_ctx() const noexcept;
+  /// The backend running the model ("cpu", "vulkan", a plugin's name).
+  [[nodiscard]] std::string_view backend_name() const noexcept;
+  /// Why the backend asked for is not the one running ("" when it is).
+  [[nodiscard]] const std::string& backend_warning() const noexcept;
   /// CPU threads the backend uses (ContextParams::n_threads with 0 resolved).
   [[nodiscard]] uint32_t n_threads() const noexcept;
   /// Forgets positions >= n (n <= n_past()). The statistics are kept (reset_stats()).

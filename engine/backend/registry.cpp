@@ -1,0 +1,45 @@
+// Backends by name (backend.h make_backend): the built-in CPU and Vulkan backends, "auto",
+// and plugins.
+#include <string>
+
+#include "backend.h"
+#include "expertscope/error.h"
+#include "vulkan/vk_context.h"
+
+namespace es::backend {
+
+namespace {
+
+/// Whether Vulkan's preferred device is a GPU (a CPU-backed device such as lavapipe is
+/// slower than the CPU backend, so "auto" does not pick it).
+bool vulkan_gpu_present() {
+  try {
+    for (const ComputeDevice& d : vulkan::list_devices()) {
+      if (d.preferred) return d.type == "discrete" || d.type == "integrated";
+    }
+  } catch (const Error&) {
+    return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_backend(std::string_view name, uint32_t n_threads) {
+  if (name == "cpu" || name.empty()) return make_cpu_backend(n_threads);
+  if (name == "vulkan") return make_vulkan_backend(n_threads);
+  if (name == "auto") {
+    if (vulkan_gpu_present()) {
+      try {
+        return make_vulkan_backend(n_threads);
+      } catch (const Error&) {
+        // Fall through to the CPU: "auto" never fails for want of a GPU.
+      }
+    }
+    return make_cpu_backend(n_threads);
+  }
+  throw Error(ErrorKind::usage, "backend \"" + std::string(name) +
+                                    "\" is not available (available: auto, cpu, vulkan)");
+}
+
+}  // namespace es::backend
