@@ -14,9 +14,49 @@ namespace es::backend {
 
 namespace {
 
-/// The smallest vtable a plugin may have: every field up to and including last_error.
+/// The smallest vtable a plugin may have: every field of API version 2, up to and
+/// including attention (fields appended later are optional).
 constexpr uint32_t kMinVtableSize =
-    static_cast<uint32_t>(offsetof(es_backend_vtable, last_error) + sizeof(void*));
+    static_cast<uint32_t>(offsetof(es_backend_vtable, attention) + sizeof(void*));
+
+/// Where destroy ends: a vtable of any version this long can be released.
+constexpr uint32_t kDestroyEnd =
+    static_cast<uint32_t>(offsetof(es_backend_vtable, destroy) + sizeof(void*));
+
+/// The first function of `vt` that is missing (nullptr), or nullptr when none is.
+const char* missing_function(const es_backend_vtable& vt) {
+#define ES_REQUIRE(field) \
+  if (vt.field == nullptr) return #field
+  ES_REQUIRE(destroy);
+  ES_REQUIRE(last_error);
+  ES_REQUIRE(start);
+  ES_REQUIRE(supports);
+  ES_REQUIRE(alloc);
+  ES_REQUIRE(free);
+  ES_REQUIRE(buffer_host);
+  ES_REQUIRE(upload);
+  ES_REQUIRE(download);
+  ES_REQUIRE(bind_weight);
+  ES_REQUIRE(free_weight);
+  ES_REQUIRE(synchronize);
+  ES_REQUIRE(get_rows);
+  ES_REQUIRE(rms_norm);
+  ES_REQUIRE(mul_mat);
+  ES_REQUIRE(add_bias);
+  ES_REQUIRE(mul_mat_id);
+  ES_REQUIRE(add);
+  ES_REQUIRE(copy);
+  ES_REQUIRE(scale);
+  ES_REQUIRE(sigmoid_gate);
+  ES_REQUIRE(rope);
+  ES_REQUIRE(swiglu);
+  ES_REQUIRE(route);
+  ES_REQUIRE(moe_sum);
+  ES_REQUIRE(kv_store);
+  ES_REQUIRE(attention);
+#undef ES_REQUIRE
+  return nullptr;
+}
 
 std::filesystem::path executable_dir() {
   std::error_code ec;
@@ -94,7 +134,14 @@ PluginScan scan_plugins(const std::vector<std::filesystem::path>& dirs) {
         reject("built for backend API " + std::to_string(vt.api_version) + " (vtable of " +
                std::to_string(vt.struct_size) + " bytes); this program speaks API " +
                std::to_string(EXPERTSCOPE_BACKEND_API_VERSION));
-        if (vt.destroy != nullptr && vt.struct_size >= kMinVtableSize) vt.destroy(vt.state);
+        // destroy keeps its place in every version (expertscope_plugin.h).
+        if (vt.destroy != nullptr && vt.struct_size >= kDestroyEnd) vt.destroy(vt.state);
+        dlclose(handle);
+        continue;
+      }
+      if (const char* missing = missing_function(vt); missing != nullptr) {
+        reject(std::string("its vtable has no ") + missing + " function");
+        if (vt.destroy != nullptr) vt.destroy(vt.state);
         dlclose(handle);
         continue;
       }

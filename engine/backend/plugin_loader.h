@@ -1,7 +1,8 @@
 // Finds and loads backend plugins (plugins/include/expertscope_plugin.h): every shared
 // library in the plugin folders is opened, asked for its score (0: cannot run here) and
-// initialised; its vtable's size and API version are checked. Each plugin rejected is
-// logged with the reason (after ggml's ggml-backend-reg.cpp::load_backend).
+// initialised; its vtable's size and API version are checked, and that it has every
+// function. Each plugin rejected is logged with the reason (after ggml's
+// ggml-backend-reg.cpp::load_backend).
 #pragma once
 
 #include <filesystem>
