@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "backend/vulkan/vk_context.h"
 #include "backend_ops_util.h"
 #include "expertscope/devices.h"
 #include "quant_test_types.h"
@@ -46,6 +47,13 @@ class TestBackendOps : public QObject {
     std::string why;
     dev_ = device_backend(&why);
     if (!dev_) qWarning("no Vulkan device: %s", why.c_str());
+  }
+
+  void cleanupTestCase() {
+    dev_.reset();
+    // With EXPERTSCOPE_VULKAN_VALIDATION=1 (the _validation CTest), Khronos' validation
+    // layer watched every call: it must have had nothing to say.
+    QCOMPARE(backend::vulkan::validation_messages(), uint64_t{0});
   }
 
   void devices_are_listed() {

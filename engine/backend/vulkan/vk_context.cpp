@@ -2,6 +2,8 @@
 #include "backend/vulkan/vk_context.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -34,6 +36,25 @@ constexpr uint32_t kMaxRecorded = 4096;
 /// Storage bindings one dispatch may have.
 constexpr uint32_t kMaxBindings = 8;
 
+/// Validation messages seen since the process started (EXPERTSCOPE_VULKAN_VALIDATION=1).
+std::atomic<uint64_t> g_validation_messages{0};
+
+VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(
+    VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT,
+    const VkDebugUtilsMessengerCallbackDataEXT* data, void*) {
+  if (severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
+    ++g_validation_messages;
+    std::fprintf(stderr, "vulkan validation: %s\n",
+                 data != nullptr && data->pMessage != nullptr ? data->pMessage : "?");
+  }
+  return VK_FALSE;
+}
+
+bool validation_requested() {
+  const char* v = std::getenv("EXPERTSCOPE_VULKAN_VALIDATION");
+  return v != nullptr && std::string(v) == "1";
+}
+
 VkInstance make_instance() {
   VkApplicationInfo app{};
   app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
@@ -42,8 +63,32 @@ VkInstance make_instance() {
   VkInstanceCreateInfo ci{};
   ci.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
   ci.pApplicationInfo = &app;
+  // With EXPERTSCOPE_VULKAN_VALIDATION=1: Khronos' validation layer, every warning and
+  // error printed and counted (validation_messages()).
+  const char* layer = "VK_LAYER_KHRONOS_validation";
+  const char* extension = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+  VkDebugUtilsMessengerCreateInfoEXT messenger{};
+  messenger.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT;
+  messenger.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                              VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+  messenger.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                          VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                          VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
+  messenger.pfnUserCallback = on_validation_message;
+  if (validation_requested()) {
+    ci.enabledLayerCount = 1;
+    ci.ppEnabledLayerNames = &layer;
+    ci.enabledExtensionCount = 1;
+    ci.ppEnabledExtensionNames = &extension;
+    ci.pNext = &messenger;  // Covers instance creation and everything after it.
+  }
   VkInstance instance = VK_NULL_HANDLE;
   const VkResult r = vkCreateInstance(&ci, nullptr, &instance);
+  if (r == VK_ERROR_LAYER_NOT_PRESENT) {
+    throw Error(ErrorKind::unsupported,
+                "vulkan: EXPERTSCOPE_VULKAN_VALIDATION=1 but VK_LAYER_KHRONOS_validation is not "
+                "installed (Debian: vulkan-validationlayers)");
+  }
   if (r != VK_SUCCESS) {
     throw Error(ErrorKind::unsupported,
                 "vulkan: no usable Vulkan driver (vkCreateInstance: VkResult " + std::to_string(r) +
@@ -130,7 +175,24 @@ size_t choose(const std::vector<ComputeDevice>& devices) {
   return best;
 }
 
+/// EXPERTSCOPE_VULKAN_FAULT (a test hook): "oom@BYTES" makes allocations beyond BYTES
+/// fail as out of device memory; "lost@N" makes the Nth submission report a lost device.
+void parse_fault(uint64_t& budget, uint64_t& lost_at) {
+  const char* f = std::getenv("EXPERTSCOPE_VULKAN_FAULT");
+  if (f == nullptr) return;
+  const std::string s(f);
+  const auto at = s.find('@');
+  if (at == std::string::npos) return;
+  const uint64_t n = std::strtoull(s.c_str() + at + 1, nullptr, 10);
+  if (s.compare(0, at, "oom") == 0) budget = std::max<uint64_t>(n, 1);
+  if (s.compare(0, at, "lost") == 0) lost_at = std::max<uint64_t>(n, 1);
+}
+
 }  // namespace
+
+uint64_t validation_messages() noexcept {
+  return g_validation_messages.load();
+}
 
 std::vector<ComputeDevice> list_devices() {
   const VkInstance instance = make_instance();
@@ -224,6 +286,7 @@ std::unique_ptr<Context> Context::create() {
   vkGetPhysicalDeviceProperties(c->physical_, &props);
   c->max_range_ = props.limits.maxStorageBufferRange;
   c->offset_align_ = std::max<uint64_t>(4, props.limits.minStorageBufferOffsetAlignment);
+  parse_fault(c->budget_, c->lost_at_);
 
   uint32_t n_families = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(c->physical_, &n_families, nullptr);
@@ -524,6 +587,7 @@ void Context::flush() {
   submit.pCommandBuffers = &cmd_;
   VkResult r = vkQueueSubmit(queue_, 1, &submit, fence_);
   if (r == VK_SUCCESS) r = vkWaitForFences(device_, 1, &fence_, VK_TRUE, UINT64_MAX);
+  if (lost_at_ != 0 && ++n_submits_ >= lost_at_) r = VK_ERROR_DEVICE_LOST;  // Test hook.
   vkResetFences(device_, 1, &fence_);
   vkResetCommandBuffer(cmd_, 0);
   vkResetDescriptorPool(device_, descriptors_, 0);

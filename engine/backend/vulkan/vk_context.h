@@ -34,6 +34,10 @@ enum class Memory : int {
   device_local = 2,  ///< The fastest memory for the device; mapped only if also host-visible.
 };
 
+/// Warnings and errors Khronos' validation layer reported in this process (enabled by
+/// EXPERTSCOPE_VULKAN_VALIDATION=1; each is also printed to stderr).
+[[nodiscard]] uint64_t validation_messages() noexcept;
+
 /// A storage buffer.
 class Buffer {
  public:
@@ -93,7 +97,8 @@ class Context {
   /// buffer (flushes recorded work first).
   void upload(Buffer& dst, size_t offset, const void* src, size_t n);
   /// Test hook (ncnn's test_layer_oom idea): allocations after `bytes` more bytes fail as
-  /// if the device were out of memory. 0 removes the limit.
+  /// if the device were out of memory. 0 removes the limit. EXPERTSCOPE_VULKAN_FAULT sets
+  /// it from outside (see vk_context.cpp).
   void set_allocation_budget(uint64_t bytes) noexcept {
     budget_ = bytes;
     allocated_ = 0;
@@ -155,6 +160,8 @@ class Context {
   uint64_t offset_align_ = 4;
   uint64_t budget_ = 0;
   uint64_t allocated_ = 0;
+  uint64_t lost_at_ = 0;  ///< Test hook: the submission that reports a lost device.
+  uint64_t n_submits_ = 0;
 
   // Recording.
   VkCommandBuffer cmd_ = VK_NULL_HANDLE;
