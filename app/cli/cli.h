@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "expertscope/context.h"
 #include "expertscope/error.h"
 
 namespace es::cli {
@@ -54,6 +55,9 @@ class Args {
 /// Throws an io error naming `path` if it does not exist or is a directory, so commands
 /// report a missing model the same way before the engine opens it.
 void require_readable_file(const std::filesystem::path& path);
+/// Prints a warning when the context runs on another backend than asked for (no device,
+/// out of memory, a lost device: the engine carried on on the CPU).
+void report_backend(const es::Context& ctx);
 
 /// Writes `bytes` to `path` through a temporary file and a rename: never half-written.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);

@@ -59,7 +59,7 @@ int cmd_bench(const Args& args) {
   if (reps == 0 || reps > 100) throw usage_error("bench: -r must be in 1..100");
 
   ContextParams params;
-  params.backend = args.value("--backend").value_or("cpu");
+  params.backend = args.value("--backend").value_or("auto");
   params.n_threads = count("--threads", 0, 0, 1024);
   const std::string kv_type = args.value("--kv-type").value_or("f16");
   if (kv_type != "f32" && kv_type != "f16") throw usage_error("--kv-type: expected f32 or f16");
@@ -70,6 +70,7 @@ int cmd_bench(const Args& args) {
   require_readable_file(*model_path);
   const auto model = Model::load(*model_path);
   Context ctx(model, params);
+  report_backend(ctx);
   std::mt19937 rng(1234);
   const auto random_token = [&] { return static_cast<int32_t>(rng() % model->hparams().n_vocab); };
 
@@ -115,7 +116,7 @@ int cmd_bench(const Args& args) {
   nlohmann::ordered_json j;
   j["model"] = model->hparams().name;
   j["arch"] = std::string(arch_name(model->hparams().arch));
-  j["backend"] = params.backend;
+  j["backend"] = std::string(ctx.backend_name());
   j["threads"] = ctx.n_threads();
   j["model_bytes"] = model_bytes;
   j["n_prompt"] = n_prompt;

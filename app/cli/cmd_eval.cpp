@@ -51,7 +51,7 @@ int cmd_eval(const Args& args) {
   if (!model_path) throw usage_error("eval: no model given (-m MODEL)");
 
   ContextParams params;
-  params.backend = args.value("--backend").value_or("cpu");
+  params.backend = args.value("--backend").value_or("auto");
   if (const auto t = args.value("--threads")) {
     const int64_t n = parse_int(*t, "--threads");
     if (n < 0 || n > 1024) throw usage_error("--threads: expected 0..1024");
@@ -86,6 +86,7 @@ int cmd_eval(const Args& args) {
   const auto logits_out = args.value("--logits");
   const auto routing_out = args.value("--routing");
   Context ctx(model, params);
+  report_backend(ctx);
   ctx.decode(tokens, logits_out ? LogitsRows::all : LogitsRows::last);
 
   if (logits_out) {

@@ -128,7 +128,7 @@ int cmd_generate(const Args& args) {
     if (args.items()[i] == "--stop") gp.stop_strings.push_back(args.items()[i + 1]);
   }
   ContextParams cp;
-  cp.backend = args.value("--backend").value_or("cpu");
+  cp.backend = args.value("--backend").value_or("auto");
   if (const auto t = args.value("--threads"))
     cp.n_threads = static_cast<uint32_t>(parse_int(*t, "--threads"));
   const std::optional<std::string> routing_out = args.value("--routing");
@@ -224,6 +224,7 @@ int cmd_generate(const Args& args) {
     runner.emplace(*store, model, cp);
     tokenizer = &runner->tokenizer();
     turn_result = runner->run_turn(session, user, turn, events, &g_cancel);
+    if (runner->context() != nullptr) report_backend(*runner->context());
   } else {
     // Not recorded: the same prompt and generation without a store.
     own_tokenizer.emplace(Tokenizer::from_gguf(model->file()));
@@ -241,6 +242,7 @@ int cmd_generate(const Args& args) {
                                             std::to_string(cp.n_ctx) + " can hold");
     }
     Context ctx(model, cp);
+    report_backend(ctx);
     turn_result.generation =
         generate(ctx, *tokenizer, prompt, gp, events.on_token, events.on_prompt_routing, &g_cancel);
   }

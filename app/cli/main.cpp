@@ -29,7 +29,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"info", "MODEL.gguf [--compact]", "print the model's JSON summary", cmd_info},
     {"eval",
-     "-m MODEL (--tokens 1,2,3 | --text S | --file F) [--backend cpu] [--threads N]\n"
+     "-m MODEL (--tokens 1,2,3 | --text S | --file F) [--backend B] [--threads N]\n"
      "         [--kv-type f32|f16] [--ctx N] [--logits OUT.f32] [--routing OUT.json]",
      "one forward pass over exactly the given tokens; logits as raw float32", cmd_eval},
     {"tokenize", "-m MODEL (--text S | --file F) [--add-special] [--no-parse-special]",
@@ -55,7 +55,7 @@ constexpr Command kCommands[] = {
     {"import", "--db FILE EXPORT.json", "a JSON export back into a store as a new session",
      cmd_import},
     {"devices", "[--compact]", "the compute devices (CPU, Vulkan) as JSON", cmd_devices},
-    {"bench", "-m MODEL [--backend cpu] [--threads N] [-p 512] [-n 128] [-r 3] [--kv-type f16]",
+    {"bench", "-m MODEL [--backend B] [--threads N] [-p 512] [-n 128] [-r 3] [--kv-type f16]",
      "prompt processing and generation speed in tokens/s, as JSON", cmd_bench},
 };
 
@@ -75,6 +75,11 @@ void print_usage(std::FILE* out) {
                  c.name.data(), static_cast<int>(c.usage.size()), c.usage.data(),
                  static_cast<int>(c.summary.size()), c.summary.data());
   }
+  std::fprintf(out,
+               "\n--backend B: auto (a Vulkan GPU if there is one, else the CPU; the default),\n"
+               "cpu, vulkan (any Vulkan device; EXPERTSCOPE_VULKAN_DEVICE=INDEX|NAME picks one),\n"
+               "or the name of a backend plugin (see `devices`). When the device cannot run the\n"
+               "model, or fails, a warning says so and the work continues on the CPU.\n");
   std::fprintf(out,
                "\nexit status: 0 success, 2 usage error, 3 bad input (missing, corrupt or\n"
                "unsupported file). Errors are one line on stderr starting with \"error: \".\n");

@@ -103,4 +103,10 @@ std::vector<int32_t> parse_token_list(std::string_view text) {
   return out;
 }
 
+void report_backend(const es::Context& ctx) {
+  if (!ctx.backend_warning().empty()) {
+    std::fprintf(stderr, "warning: %s\n", ctx.backend_warning().c_str());
+  }
+}
+
 }  // namespace es::cli

@@ -1,10 +1,12 @@
-// list_compute_devices (devices.h): the CPU and every Vulkan device.
+// list_compute_devices (devices.h): the CPU, every Vulkan device and every backend plugin
+// the loader accepts. "preferred" marks what --backend auto runs on.
 #include "expertscope/devices.h"
 
 #include <unistd.h>
 
 #include <thread>
 
+#include "backend/plugin_loader.h"
 #include "backend/vulkan/vk_context.h"
 #include "expertscope/error.h"
 
@@ -21,15 +23,27 @@ std::vector<ComputeDevice> list_compute_devices(std::string* vulkan_error) {
   const long page = sysconf(_SC_PAGE_SIZE);
   cpu.memory_bytes =
       pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
-  cpu.preferred = true;  // the only backend the engine runs on so far
   out.push_back(cpu);
+  bool gpu = false;
   try {
     for (ComputeDevice& d : backend::vulkan::list_devices()) {
-      d.preferred = false;  // listed; not run on yet
+      // "auto" takes Vulkan's preferred device only when it is a GPU: a CPU-backed one
+      // (lavapipe) is slower than the CPU backend.
+      d.preferred = d.preferred && (d.type == "discrete" || d.type == "integrated");
+      gpu = gpu || d.preferred;
       out.push_back(std::move(d));
     }
   } catch (const Error& e) {
     if (vulkan_error != nullptr) *vulkan_error = e.what();
+  }
+  out[0].preferred = !gpu;
+  const backend::PluginScan scan = backend::scan_plugins(backend::plugin_dirs());
+  for (const auto& plugin : scan.accepted) {
+    ComputeDevice d;
+    d.backend = plugin->name();
+    d.name = plugin->path().filename().string();
+    d.type = "plugin";
+    out.push_back(std::move(d));
   }
   return out;
 }

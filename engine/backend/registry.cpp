@@ -4,6 +4,7 @@
 
 #include "backend.h"
 #include "expertscope/error.h"
+#include "plugin_backend.h"
 #include "vulkan/vk_context.h"
 
 namespace es::backend {
@@ -38,8 +39,14 @@ std::unique_ptr<Backend> make_backend(std::string_view name, uint32_t n_threads)
     }
     return make_cpu_backend(n_threads);
   }
-  throw Error(ErrorKind::usage, "backend \"" + std::string(name) +
-                                    "\" is not available (available: auto, cpu, vulkan)");
+  // Not a built-in backend: a plugin of that name (the error lists the built-in backends,
+  // the plugins accepted and why others were rejected).
+  try {
+    return make_plugin_backend(name, n_threads);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::usage) throw;
+    throw Error(ErrorKind::usage, std::string(e.what()) + "; built-in backends: auto, cpu, vulkan");
+  }
 }
 
 }  // namespace es::backend

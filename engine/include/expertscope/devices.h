@@ -10,7 +10,7 @@ namespace es {
 
 /// One device, as `expertscope-cli devices` and the Model panel list it.
 struct ComputeDevice {
-  std::string backend;  ///< "cpu" or "vulkan".
+  std::string backend;  ///< "cpu", "vulkan" or a plugin's name (then type is "plugin").
   uint32_t index = 0;   ///< Position among the backend's devices.
   std::string name;     ///< e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
   /// "cpu", "discrete", "integrated", "virtual" or "other".
