@@ -48,7 +48,8 @@ bool VulkanBackend::supports(Op op, TensorType type) const noexcept {
     case Op::moe_sum:
     case Op::sigmoid_gate:
       return true;
-    case Op::route:  // the host reads the selection: the CPU router runs on the logits
+    case Op::route:
+      return true;
     case Op::unset:
       return false;
   }
