@@ -1,10 +1,9 @@
-// Embedding gather: out[t][c] = W[ids[t]][c] decoded to f32, W in a weight type (TYPE_F32,
-// TYPE_F16, TYPE_Q8_0, TYPE_Q4_0). One invocation per output element (x: column, y: token);
-// the host validates ids before it dispatches.
+// Embedding gather: out[t][c] = W[ids[t]][c] decoded to f32, W in a weight type (TYPE_*,
+// decoded by mm_decode.glsl exactly as the reference dequantizer). One invocation per unit
+// of 32 columns (x) and token (y); the host validates ids before it dispatches.
 #version 450
 #extension GL_GOOGLE_include_directive : require
-
-#include "common.glsl"
+#extension GL_EXT_control_flow_attributes : require
 
 layout(local_size_x_id = 0) in;
 
@@ -14,33 +13,24 @@ layout(std430, binding = 2) writeonly buffer Out { float o[]; };
 
 layout(push_constant) uniform Params {
   uint n_ids;
-  uint n_cols;
+  uint n_in;  // columns
   uint w_off;  // bytes
   uint row_bytes;
   uint off_o;
   uint stride_o;
 } p;
 
+#include "mm_decode.glsl"
+
 void main() {
-  const uint c = gl_GlobalInvocationID.x;
+  const uint u = gl_GlobalInvocationID.x;
   const uint t = gl_GlobalInvocationID.y;
-  if (c >= p.n_cols || t >= p.n_ids) return;
-  const uint row = p.w_off + uint(ids[t]) * p.row_bytes;
-  float v;
-#if defined(TYPE_F32)
-  v = uintBitsToFloat(w[(row >> 2) + c]);
-#elif defined(TYPE_F16)
-  v = ES_HALF(w, row + 2u * c);
-#elif defined(TYPE_Q8_0)
-  const uint at = row + (c / 32u) * 34u;
-  v = ES_HALF(w, at) * float(ES_INT8(w, at + 2u + (c % 32u)));
-#elif defined(TYPE_Q4_0)
-  const uint at = row + (c / 32u) * 18u;
-  const uint j = c % 32u;
-  const uint b = ES_BYTE(w, at + 2u + (j % 16u));
-  v = ES_HALF(w, at) * (float(j < 16u ? (b & 15u) : (b >> 4u)) - 8.0);
-#else
-#error "define a TYPE_"
-#endif
-  o[p.off_o + t * p.stride_o + c] = v;
+  if (u >= es_units() || t >= p.n_ids) return;
+  float v[32];
+  es_decode32(p.w_off + uint(ids[t]) * p.row_bytes, u, v);
+  const uint at = p.off_o + t * p.stride_o + 32u * u;
+  const uint n = min(32u, p.n_in - 32u * u);
+  [[unroll]] for (uint j = 0u; j < 32u; ++j) {
+    if (j < n) o[at + j] = v[j];
+  }
 }

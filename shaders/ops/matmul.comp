@@ -1,88 +1,159 @@
 // Matrix products with dequantized weights: y[t][r] = sum_k W[r][k] * x[t][k], W in a
-// weight type (TYPE_F32, TYPE_F16, TYPE_Q8_0, TYPE_Q4_0) read from its ggml blocks in
-// place, x and y f32. One invocation per (output row, token row): no shared memory and no
-// barriers, what suits a CPU-backed device (lavapipe).
+// weight type (TYPE_*, decoded by mm_decode.glsl in units of 32 values read as whole
+// words), x and y f32. One invocation per output row (x) and per tile of TILE token rows
+// (workgroup y): each decoded unit of weights serves the TILE tokens (TILE 1 for decode,
+// 4 for prefill). No shared memory and no barriers, what suits a CPU-backed device.
 //
-// MUL_MAT_ID: the expert product. Token row s (y's row) takes the weight matrix
-// ids[s] (matrix_bytes apart in W) and the input row s (or s / top_k when broadcast);
-// with HAS_BIAS, adds bias[ids[s]][r] (f32, {rows, n_expert}).
+// SUBGROUP8 (devices whose subgroups are at least 8 wide, chosen by the host: lavapipe):
+// the 32 activations of a unit are read once per subgroup — 4 per invocation — and handed
+// to every invocation with subgroupBroadcast, instead of 32 reads per invocation. All
+// invocations of a workgroup share its token tile, and none returns early (rows beyond
+// n_out are clamped; only their stores are skipped), so subgroups stay whole.
+//
+// ALIGNED (with SUBGROUP8; Q4_0, Q8_0, Q4_K): rows 16-byte aligned and n_in a multiple
+// of 256 values, activation rows 16-byte aligned: the weights are read as uvec4 a group
+// of units at a time and the activations as vec4 (fewer, wider loads: each load is a loop
+// over the SIMD lanes on lavapipe).
+//
+// MUL_MAT_ID: the expert product, over work items the host builds from the ids: item i
+// (workgroup y + item0) is {expert, first, count}: `count` (<= TILE) slots
+// slots[first ..] that all use the matrix `expert` (matrix_bytes apart in W, counted from
+// the binding's group of experts). Slot s is y's row s and reads x's row s (or s / top_k
+// when broadcast); with a bias (off_bias != ~0), adds bias[(e0 + expert) * n_out + r].
 #version 450
 #extension GL_GOOGLE_include_directive : require
-
-#include "common.glsl"
+#extension GL_EXT_control_flow_attributes : require
+#if defined(SUBGROUP8)
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_ballot : require
+#endif
 
 layout(local_size_x_id = 0) in;
 
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
+#if defined(ALIGNED)
+layout(std430, binding = 0) readonly buffer W4 { uvec4 w4[]; };
+layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
+#endif
 #if defined(MUL_MAT_ID)
-layout(std430, binding = 3) readonly buffer Ids { uint ids[]; };
-layout(std430, binding = 4) readonly buffer Bias { float bias[]; };
+layout(std430, binding = 3) readonly buffer Items { uint items[]; };
+layout(std430, binding = 4) readonly buffer Slots { uint slots[]; };
+layout(std430, binding = 5) readonly buffer Bias { float bias[]; };
 #endif
 
 layout(push_constant) uniform Params {
-  uint n_out;        // output rows of W
-  uint n_in;         // columns (a multiple of the type's block size)
-  uint n_tokens;     // rows of y
-  uint w_off;        // byte offset of the first row of W in binding 0
-  uint row_bytes;    // bytes per row of W
+  uint n_out;         // output rows of W
+  uint n_in;          // columns
+  uint n_tokens;      // mul_mat: rows of y
+  uint w_off;         // byte offset of the first row of W in binding 0
+  uint row_bytes;     // bytes per row of W
   uint off_x;
   uint stride_x;
   uint off_y;
   uint stride_y;
-  uint matrix_bytes; // MUL_MAT_ID: bytes between the experts' matrices
-  uint top_k;        // MUL_MAT_ID
-  uint broadcast;    // MUL_MAT_ID: input row s / top_k
-  uint off_bias;     // MUL_MAT_ID with bias: word offset of bias; has_bias when != ~0
+  uint matrix_bytes;  // MUL_MAT_ID: bytes between the experts' matrices
+  uint top_k;         // MUL_MAT_ID
+  uint broadcast;     // MUL_MAT_ID: input row s / top_k
+  uint off_bias;      // MUL_MAT_ID with bias: word offset of bias; none when ~0
+  uint item0;         // MUL_MAT_ID: the item of workgroup y = 0
+  uint e0;            // MUL_MAT_ID: the first expert of this dispatch's group
 } p;
 
-float dot_row(uint at, uint xb) {
+#include "mm_decode.glsl"
+
+#if !defined(TILE)
+#define TILE 1
+#endif
+
+// sum_j v[j] * x[xrow + 32u + j] over unit u (tail columns of float types: v is 0 there and
+// the read is clamped into the row).
+float es_dot32(const float v[32], uint xrow, uint u) {
+  const uint k0 = 32u * u, last = p.n_in - 1u;
   float sum = 0.0;
-#if defined(TYPE_F32)
-  const uint base = at >> 2;
-  for (uint k = 0; k < p.n_in; ++k) sum += uintBitsToFloat(w[base + k]) * x[xb + k];
-#elif defined(TYPE_F16)
-  // Rows start 2-byte aligned; pairs of halves where 4-byte aligned.
-  for (uint k = 0; k < p.n_in; ++k) sum += ES_HALF(w, at + 2u * k) * x[xb + k];
-#elif defined(TYPE_Q8_0)
-  // Blocks of 34 bytes: an f16 scale, then 32 signed bytes.
-  for (uint b = 0; b < p.n_in / 32u; ++b) {
-    const uint q = at + b * 34u;
-    float s = 0.0;
-    for (uint j = 0; j < 32u; ++j) s += float(ES_INT8(w, q + 2u + j)) * x[xb + b * 32u + j];
-    sum += ES_HALF(w, q) * s;
-  }
-#elif defined(TYPE_Q4_0)
-  // Blocks of 18 bytes: an f16 scale, then 16 bytes of nibbles (low: values 0..15,
-  // high: values 16..31), each minus 8.
-  for (uint b = 0; b < p.n_in / 32u; ++b) {
-    const uint q = at + b * 18u;
-    const uint xo = xb + b * 32u;
-    float s = 0.0;
-    for (uint j = 0; j < 16u; ++j) {
-      const uint v = ES_BYTE(w, q + 2u + j);
-      s += (float(v & 15u) - 8.0) * x[xo + j] + (float(v >> 4u) - 8.0) * x[xo + j + 16u];
-    }
-    sum += ES_HALF(w, q) * s;
-  }
+#if defined(SUBGROUP8)
+  const uint lane = gl_SubgroupInvocationID & 7u;
+  float xs[4];
+#if defined(ALIGNED)
+  const vec4 x4v = x4[(xrow + k0) / 4u + lane];
+  xs[0] = x4v.x;
+  xs[1] = x4v.y;
+  xs[2] = x4v.z;
+  xs[3] = x4v.w;
 #else
-#error "define a TYPE_"
+  [[unroll]] for (uint c = 0u; c < 4u; ++c) xs[c] = x[xrow + min(k0 + 4u * lane + c, last)];
+#endif
+#define ES_BC(L)                                                                  \
+  sum += v[4 * L + 0] * subgroupBroadcast(xs[0], L);                              \
+  sum += v[4 * L + 1] * subgroupBroadcast(xs[1], L);                              \
+  sum += v[4 * L + 2] * subgroupBroadcast(xs[2], L);                              \
+  sum += v[4 * L + 3] * subgroupBroadcast(xs[3], L);
+  ES_BC(0) ES_BC(1) ES_BC(2) ES_BC(3) ES_BC(4) ES_BC(5) ES_BC(6) ES_BC(7)
+#undef ES_BC
+#else
+  [[unroll]] for (uint j = 0u; j < 32u; ++j) sum += v[j] * x[xrow + min(k0 + j, last)];
 #endif
   return sum;
 }
 
 void main() {
-  const uint r = gl_GlobalInvocationID.x;
-  const uint t = gl_GlobalInvocationID.y;
-  if (r >= p.n_out || t >= p.n_tokens) return;
+  const uint r_id = gl_GlobalInvocationID.x;
+  const uint r = min(r_id, p.n_out - 1u);
+  uint xrow[TILE], yrow[TILE];
+  uint count;
 #if defined(MUL_MAT_ID)
-  const uint e = ids[t];
-  const uint in_row = p.broadcast != 0u ? t / p.top_k : t;
-  float v = dot_row(p.w_off + e * p.matrix_bytes + r * p.row_bytes, p.off_x + in_row * p.stride_x);
-  if (p.off_bias != 0xffffffffu) v += bias[p.off_bias + e * p.n_out + r];
-  y[p.off_y + t * p.stride_y + r] = v;
+  const uint it = 3u * (p.item0 + gl_WorkGroupID.y);
+  const uint e = items[it], first = items[it + 1u];
+  count = items[it + 2u];
+  [[unroll]] for (uint n = 0u; n < TILE; ++n) {
+    const uint s = slots[first + min(n, count - 1u)];
+    xrow[n] = p.off_x + (p.broadcast != 0u ? s / p.top_k : s) * p.stride_x;
+    yrow[n] = s;
+  }
+  const uint row = p.w_off + e * p.matrix_bytes + r * p.row_bytes;
 #else
-  y[p.off_y + t * p.stride_y + r] = dot_row(p.w_off + r * p.row_bytes, p.off_x + t * p.stride_x);
+  const uint t0 = gl_WorkGroupID.y * TILE;
+  count = min(uint(TILE), p.n_tokens - t0);
+  [[unroll]] for (uint n = 0u; n < TILE; ++n) {
+    const uint t = t0 + min(n, count - 1u);
+    xrow[n] = p.off_x + t * p.stride_x;
+    yrow[n] = t;
+  }
+  const uint row = p.w_off + r * p.row_bytes;
 #endif
+  float acc[TILE];
+  [[unroll]] for (uint n = 0u; n < TILE; ++n) acc[n] = 0.0;
+#if defined(ALIGNED)
+  const uint groups = p.n_in / (32u * ES_GROUP_UNITS);
+  for (uint g = 0u; g < groups; ++g) {
+    uvec4 a[ES_GROUP_VEC4];
+    const uint at = (row >> 4) + g * ES_GROUP_VEC4;
+    [[unroll]] for (uint k = 0u; k < ES_GROUP_VEC4; ++k) a[k] = w4[at + k];
+    [[unroll]] for (int b = 0; b < ES_GROUP_UNITS; ++b) {
+      float v[32];
+      es_decode_g(a, b, v);
+      const uint u = g * ES_GROUP_UNITS + uint(b);
+      [[unroll]] for (uint n = 0u; n < TILE; ++n) acc[n] += es_dot32(v, xrow[n], u);
+    }
+  }
+#else
+  const uint units = es_units();
+  for (uint u = 0u; u < units; ++u) {
+    float v[32];
+    es_decode32(row, u, v);
+    [[unroll]] for (uint n = 0u; n < TILE; ++n) acc[n] += es_dot32(v, xrow[n], u);
+  }
+#endif
+  if (r_id < p.n_out) {
+    [[unroll]] for (uint n = 0u; n < TILE; ++n) {
+      if (n < count) {
+        float val = acc[n];
+#if defined(MUL_MAT_ID)
+        if (p.off_bias != 0xffffffffu) val += bias[p.off_bias + (p.e0 + e) * p.n_out + r];
+#endif
+        y[p.off_y + yrow[n] * p.stride_y + r] = val;
+      }
+    }
+  }
 }

@@ -20,6 +20,36 @@ using backend::Mat;
 
 namespace {
 
+/// The matrix-product shader variants: plain, or activations shared through subgroup
+/// broadcasts (vk_matmul.cpp; where subgroups are narrower than 8 all are plain), with
+/// activations 16-byte aligned (the _sg_a variants of Q4_0, Q8_0 and Q4_K) or not.
+constexpr const char* kVariants[] = {"plain", "subgroup", "subgroup aligned"};
+
+/// Selects a variant for the lifetime of the object.
+struct MatmulVariant {
+  explicit MatmulVariant(const QString& v) {
+    qputenv("EXPERTSCOPE_VULKAN_MATMUL", v.section(' ', 0, 0).toLatin1());
+  }
+  ~MatmulVariant() { qunsetenv("EXPERTSCOPE_VULKAN_MATMUL"); }
+  MatmulVariant(const MatmulVariant&) = delete;
+  MatmulVariant& operator=(const MatmulVariant&) = delete;
+};
+
+/// As upload(), the rows 16-byte aligned when `aligned` (else at an odd offset).
+DevMat upload_x(backend::Backend& be, uint32_t rows, uint32_t cols, std::span<const float> data,
+                bool aligned) {
+  if (!aligned) return upload(be, rows, cols, data);
+  DevMat d;
+  const size_t stride = (size_t{cols} + 4 + 3) / 4 * 4, offset = 8;
+  d.buf = be.alloc((offset + rows * stride + 16) * sizeof(float));
+  float* h = d.buf->host();
+  for (uint32_t r = 0; r < rows; ++r) {
+    std::memcpy(h + offset + r * stride, data.data() + size_t{r} * cols, cols * sizeof(float));
+  }
+  d.m = backend::Mat{d.buf.get(), offset, rows, cols, stride};
+  return d;
+}
+
 /// Weight types the device backend must multiply (each compared with the reference).
 std::vector<TensorType> device_types(backend::Backend& be) {
   std::vector<TensorType> out;
@@ -67,10 +97,9 @@ class TestBackendOps : public QObject {
     QVERIFY(devices[1].max_storage_buffer > 0);
   }
 
-  void the_common_types_have_shaders() {
+  void every_weight_type_has_shaders() {
     need_device();
-    for (const TensorType t :
-         {TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0}) {
+    for (const TensorType t : kWeightTypes) {
       QVERIFY2(dev_->supports(backend::Op::mul_mat, t), tensor_type_name(t).data());
       QVERIFY(dev_->supports(backend::Op::mul_mat_id, t));
       QVERIFY(dev_->supports(backend::Op::get_rows, t));
@@ -146,6 +175,7 @@ class TestBackendOps : public QObject {
     QTest::addColumn<int>("n_in");
     QTest::addColumn<int>("n_out");
     QTest::addColumn<int>("tokens");
+    QTest::addColumn<QString>("variant");
     for (const TensorType t : kWeightTypes) {
       const bool k_quant = tensor_type_traits(t).block_elems == 256;
       for (const auto& [in, out] :
@@ -153,8 +183,10 @@ class TestBackendOps : public QObject {
         for (const int tokens : {1, 7, 512}) {
           if (tokens == 512 && out > 33) continue;  // keeps the suite short on lavapipe
           (void)k_quant;
-          QTest::addRow("%s %dx%d t=%d", type_name(t).constData(), in, out, tokens)
-              << t << in << out << tokens;
+          for (const char* variant : kVariants) {
+            QTest::addRow("%s %dx%d t=%d %s", type_name(t).constData(), in, out, tokens, variant)
+                << t << in << out << tokens << QString::fromLatin1(variant);
+          }
         }
       }
     }
@@ -166,7 +198,9 @@ class TestBackendOps : public QObject {
     QFETCH(int, n_in);
     QFETCH(int, n_out);
     QFETCH(int, tokens);
+    QFETCH(QString, variant);
     if (!dev_->supports(backend::Op::mul_mat, type)) QSKIP("no shader for this type yet");
+    const MatmulVariant use(variant);
     const auto I = static_cast<uint32_t>(n_in), O = static_cast<uint32_t>(n_out),
                T = static_cast<uint32_t>(tokens);
     // Two matrices: the product takes the second.
@@ -182,7 +216,8 @@ class TestBackendOps : public QObject {
       }
     }
     const backend::Weight bw = w.bind(*dev_);
-    DevMat X = upload(*dev_, T, I, x), Y = upload(*dev_, T, O, std::vector<float>(size_t{T} * O));
+    DevMat X = upload_x(*dev_, T, I, x, variant.endsWith("aligned"));
+    DevMat Y = upload(*dev_, T, O, std::vector<float>(size_t{T} * O));
     dev_->mul_mat(Y.m, bw, X.m, 1);
     const auto got = download(*dev_, Y.m);
     const double e = nmse(got, want);
@@ -195,13 +230,16 @@ class TestBackendOps : public QObject {
     QTest::addColumn<int>("top_k");
     QTest::addColumn<int>("tokens");
     QTest::addColumn<bool>("bias");
+    QTest::addColumn<QString>("variant");
     for (const TensorType t : kWeightTypes) {
       for (const auto& [e, k] :
            std::vector<std::pair<int, int>>{{8, 1}, {8, 2}, {64, 8}, {256, 8}}) {
         for (const int tokens : {1, 5, 512}) {
           if (tokens == 512 && e != 64) continue;
-          QTest::addRow("%s e=%d k=%d t=%d", type_name(t).constData(), e, k, tokens)
-              << t << e << k << tokens << (e == 8 && k == 2);
+          for (const char* variant : kVariants) {
+            QTest::addRow("%s e=%d k=%d t=%d %s", type_name(t).constData(), e, k, tokens, variant)
+                << t << e << k << tokens << (e == 8 && k == 2) << QString::fromLatin1(variant);
+          }
         }
       }
     }
@@ -214,7 +252,9 @@ class TestBackendOps : public QObject {
     QFETCH(int, top_k);
     QFETCH(int, tokens);
     QFETCH(bool, bias);
+    QFETCH(QString, variant);
     if (!dev_->supports(backend::Op::mul_mat_id, type)) QSKIP("no shader for this type yet");
+    const MatmulVariant use(variant);
     const uint32_t I = 256, O = 24, E = static_cast<uint32_t>(experts),
                    K = static_cast<uint32_t>(top_k), T = static_cast<uint32_t>(tokens);
     const TestWeight w(type, {I, O, E}, randn(size_t{I} * O * E, 21));
@@ -245,7 +285,7 @@ class TestBackendOps : public QObject {
       }
       if (broadcast && K == 1) continue;  // in.rows == tokens is not a broadcast then
       const backend::Weight bw = w.bind(*dev_), bb = b.bind(*dev_);
-      DevMat X = upload(*dev_, in_rows, I, x);
+      DevMat X = upload_x(*dev_, in_rows, I, x, variant.endsWith("aligned"));
       DevMat Y = upload(*dev_, T * K, O, std::vector<float>(size_t{T} * K * O));
       dev_->mul_mat_id(Y.m, bw, X.m, ids, K, bias ? &bb : nullptr);
       const auto got = download(*dev_, Y.m);
@@ -296,6 +336,33 @@ class TestBackendOps : public QObject {
       double s = 0;
       for (uint32_t i = 0; i < I; ++i) s += double{values[size_t{o} * I + i]} * x[i];
       want[o] = s;
+    }
+    QVERIFY(nmse(got, want) <= 1e-10);
+  }
+
+  void expert_weights_beyond_one_binding_are_split() {
+    need_device();
+    // F16 experts of 1024 x 1024 (2 MiB each), 72 of them = 151 MB > lavapipe's 128 MiB
+    // binding: the expert product runs per group of experts, and tokens reach both groups.
+    const uint32_t I = 1024, O = 1024, E = 72, K = 3, T = 2;
+    std::vector<float> values(size_t{I} * O * E);
+    for (size_t i = 0; i < values.size(); ++i)
+      values[i] = static_cast<float>((i * 7919) % 17) - 8.0f;
+    const TestWeight w(TensorType::F16, {I, O, E}, values);
+    const std::vector<uint16_t> ids = {0, 70, 35, 71, 1, 70};
+    const auto x = randn(size_t{T} * I, 42);
+    const backend::Weight bw = w.bind(*dev_);
+    DevMat X = upload(*dev_, T, I, x), Y = upload(*dev_, T * K, O, std::vector<float>(T * K * O));
+    dev_->mul_mat_id(Y.m, bw, X.m, ids, K, nullptr);
+    const auto got = download(*dev_, Y.m);
+    std::vector<double> want(size_t{T} * K * O);
+    for (uint32_t s = 0; s < T * K; ++s) {
+      for (uint32_t o = 0; o < O; ++o) {
+        double acc = 0;
+        const float* wr = w.decoded.data() + (size_t{ids[s]} * O + o) * I;
+        for (uint32_t i = 0; i < I; ++i) acc += double{wr[i]} * x[size_t{s / K} * I + i];
+        want[size_t{s} * O + o] = acc;
+      }
     }
     QVERIFY(nmse(got, want) <= 1e-10);
   }
