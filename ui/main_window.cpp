@@ -32,6 +32,7 @@
 #include "chat_controller.h"
 #include "composer.h"
 #include "conversation_view.h"
+#include "device_picker.h"
 #include "engine_controller.h"
 #include "engine_inspector.h"
 #include "expertscope/store.h"
@@ -70,7 +71,7 @@ MainWindow::MainWindow(Options options, QWidget* parent)
   engine_ = new EngineController(this);
   loader_ = new ModelLoader(engine_, this);
   chat_ = new ChatController(engine_, this);
-  panel_ = new ModelPanel(this);
+  panel_ = new ModelPanel(this, options_.use_settings);
 
   createActions();
   createChat();
@@ -508,6 +509,10 @@ void MainWindow::createDocks() {
   addDockWidget(Qt::RightDockWidgetArea, engine_dock);
   tabifyDockWidget(sampling_dock, engine_dock);
   connect(chat_, &ChatController::engineStats, engine_inspector_, &EngineInspector::setSnapshot);
+  connect(chat_, &ChatController::engineStats, this, [this](const EngineStats& st) {
+    panel_->devicePicker()->showRunning(QString::fromStdString(st.backend),
+                                        QString::fromStdString(st.backend_warning));
+  });
   connect(loader_, &ModelLoader::closed, engine_inspector_, &EngineInspector::clearSnapshot);
 
   routing_ = new inspector::RoutingInspector(this);
@@ -572,6 +577,7 @@ void MainWindow::sendMessage() {
   user.content = text.toStdString();
   user.attachments = composer_->attachments();
   conversation_->beginTurn(user);
+  sampling_->setBackend(panel_->devicePicker()->backend());
   chat_->setEngine(sampling_->backend(), sampling_->threads());
   chat_->send(user, sampling_->params(), sampling_->settingsJson());
   composer_->clear();
@@ -599,12 +605,15 @@ void MainWindow::exportSessionDialog(int64_t id) {
 
 void MainWindow::showInspectorView(const QString& view) {
   const bool engine = view == QLatin1String("engine");
-  if (auto* d = findChild<QDockWidget*>(engine ? QStringLiteral("engineInspectorDock")
-                                               : QStringLiteral("routingInspectorDock"))) {
+  const bool model = view == QLatin1String("model");
+  const QString dock = engine  ? QStringLiteral("engineInspectorDock")
+                       : model ? QStringLiteral("modelDock")
+                               : QStringLiteral("routingInspectorDock");
+  if (auto* d = findChild<QDockWidget*>(dock)) {
     d->show();
     d->raise();
   }
-  if (!engine) routing_->setView(view);
+  if (!engine && !model) routing_->setView(view);
 }
 
 void MainWindow::pushStreamingRouting() {

@@ -17,6 +17,7 @@
 #include <array>
 
 #include "app_icon.h"
+#include "device_picker.h"
 #include "error_banner.h"
 #include "format.h"
 #include "summary_fields.h"
@@ -92,7 +93,8 @@ class FitScrollArea : public QScrollArea {
 
 }  // namespace
 
-ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
+ModelPanel::ModelPanel(QWidget* parent, bool use_settings) : QWidget(parent) {
+  devices_ = new DevicePicker(this, use_settings);
   setObjectName(QStringLiteral("modelPanel"));
   setStyleSheet(QStringLiteral(
       "#summaryCard { background: palette(base); border: 1px solid palette(midlight);"
@@ -187,6 +189,8 @@ QWidget* ModelPanel::buildModelPage() {
   layout->addWidget(title_);
   layout->addWidget(subtitle_);
   layout->addWidget(path_);
+  layout->addSpacing(6);
+  layout->addWidget(devices_);
   layout->addSpacing(10);
   layout->addWidget(split_, 1);
   return page;

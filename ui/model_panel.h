@@ -20,6 +20,7 @@ class QTableView;
 
 namespace es::ui {
 
+class DevicePicker;
 class ErrorBanner;
 class TensorFilterProxy;
 class TensorTableModel;
@@ -29,7 +30,8 @@ class ModelPanel : public QWidget {
   Q_OBJECT
 
  public:
-  explicit ModelPanel(QWidget* parent = nullptr);
+  /// `use_settings`: remember the device chosen (QSettings).
+  explicit ModelPanel(QWidget* parent = nullptr, bool use_settings = true);
 
   /// Shows `snapshot` (replacing what was shown) and hides the error banner.
   void showModel(ModelSnapshotPtr snapshot);
@@ -53,6 +55,8 @@ class ModelPanel : public QWidget {
   [[nodiscard]] bool errorShown() const;
   /// The error banner's title and message, joined by a newline.
   [[nodiscard]] QString errorText() const;
+  /// Where the engine runs (the device list).
+  [[nodiscard]] DevicePicker* devicePicker() const { return devices_; }
   /// The tensor filter's line edit.
   [[nodiscard]] QLineEdit* tensorFilter() const { return filter_; }
   /// The tensor table view.
@@ -79,6 +83,7 @@ class ModelPanel : public QWidget {
   QLabel* title_ = nullptr;
   QLabel* subtitle_ = nullptr;
   QLabel* path_ = nullptr;
+  DevicePicker* devices_ = nullptr;
   QScrollArea* cards_scroll_ = nullptr;
   QWidget* cards_host_ = nullptr;  ///< Rebuilt for every model.
   QSplitter* split_ = nullptr;     ///< Summary cards above, tensor table below.

@@ -44,9 +44,6 @@ SamplingPanel::SamplingPanel(bool use_settings, QWidget* parent)
   threads_ = new QSpinBox(this);
   threads_->setRange(0, 1024);
   threads_->setSpecialValueText(tr("all cores (%1)").arg(QThread::idealThreadCount()));
-  backend_ = new QComboBox(this);
-  backend_->addItem(QStringLiteral("cpu"));
-  backend_->setToolTip(tr("Backends this build can run on"));
   auto* reset = new QPushButton(tr("Defaults"), this);
   auto* form = new QFormLayout(this);
   form->addRow(tr("Temperature"), temperature_);
@@ -56,7 +53,6 @@ SamplingPanel::SamplingPanel(bool use_settings, QWidget* parent)
   form->addRow(tr("Repetition penalty"), repeat_);
   form->addRow(tr("Seed"), seed_);
   form->addRow(tr("Max tokens"), max_tokens_);
-  form->addRow(tr("Backend"), backend_);
   form->addRow(tr("Threads"), threads_);
   form->addRow(QString(), reset);
   resetToDefaults();
@@ -108,10 +104,6 @@ GenerateParams SamplingPanel::params() const {
 
 uint32_t SamplingPanel::threads() const {
   return static_cast<uint32_t>(threads_->value());
-}
-
-QString SamplingPanel::backend() const {
-  return backend_->currentText();
 }
 
 QString SamplingPanel::settingsJson() const {

@@ -25,8 +25,9 @@ class SamplingPanel : public QWidget {
   [[nodiscard]] GenerateParams params() const;
   /// CPU threads for the engine (0: one per core).
   [[nodiscard]] uint32_t threads() const;
-  /// The backend to run on ("cpu" until others exist).
-  [[nodiscard]] QString backend() const;
+  /// The backend recorded with each turn's settings (chosen in the Model panel).
+  [[nodiscard]] QString backend() const { return backend_; }
+  void setBackend(const QString& backend) { backend_ = backend; }
   /// The same as a JSON object text (stored with each answer).
   [[nodiscard]] QString settingsJson() const;
   /// Switches to the preset of model `key` (its content hash); defaults when it has none.
@@ -51,7 +52,7 @@ class SamplingPanel : public QWidget {
   QSpinBox* seed_ = nullptr;
   QSpinBox* max_tokens_ = nullptr;
   QSpinBox* threads_ = nullptr;
-  QComboBox* backend_ = nullptr;
+  QString backend_ = QStringLiteral("auto");
 };
 
 }  // namespace es::ui

@@ -80,9 +80,10 @@ void ScreenshotRun::ui_fail(const QString& message) {
 }
 
 void ScreenshotRun::showInspector() {
-  const QString dock = options_.inspector == QLatin1String("engine")
-                           ? QStringLiteral("engineInspectorDock")
-                           : QStringLiteral("routingInspectorDock");
+  const QString dock =
+      options_.inspector == QLatin1String("engine")  ? QStringLiteral("engineInspectorDock")
+      : options_.inspector == QLatin1String("model") ? QStringLiteral("modelDock")
+                                                     : QStringLiteral("routingInspectorDock");
   if (auto* d = window_->findChild<QDockWidget*>(dock)) {
     d->show();
     d->raise();

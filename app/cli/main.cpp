@@ -77,7 +77,8 @@ void print_usage(std::FILE* out) {
   }
   std::fprintf(out,
                "\n--backend B: auto (a Vulkan GPU if there is one, else the CPU; the default),\n"
-               "cpu, vulkan (any Vulkan device; EXPERTSCOPE_VULKAN_DEVICE=INDEX|NAME picks one),\n"
+               "cpu, vulkan (the best Vulkan device, or EXPERTSCOPE_VULKAN_DEVICE=INDEX|NAME),\n"
+               "vulkan:N (Vulkan device N of `devices`), "
                "or the name of a backend plugin (see `devices`). When the device cannot run the\n"
                "model, or fails, a warning says so and the work continues on the CPU.\n");
   std::fprintf(out,

@@ -6,7 +6,9 @@
 #include <cstdio>
 
 #include "app_icon.h"
+#include "device_picker.h"
 #include "main_window.h"
+#include "model_panel.h"
 #include "screenshot.h"
 
 int main(int argc, char** argv) {
@@ -41,7 +43,8 @@ int main(int argc, char** argv) {
   const QCommandLineOption inspector_option(
       QStringLiteral("inspector"),
       QStringLiteral("Show this Routing Inspector view (tokens, heatmap, load, path, expert, "
-                     "coactivation, stats) or the Engine Inspector (engine)."),
+                     "coactivation, stats), the Engine Inspector (engine) or the Model panel "
+                     "(model)."),
       QStringLiteral("VIEW"));
   const QCommandLineOption db_option(
       QStringLiteral("db"),
@@ -53,7 +56,13 @@ int main(int argc, char** argv) {
   parser.addOption(prompt_option);
   parser.addOption(attach_option);
   parser.addOption(inspector_option);
+  const QCommandLineOption backend_option(
+      QStringLiteral("backend"),
+      QStringLiteral("Run on this backend: auto, cpu, vulkan:N, or a plugin's name (as the Model "
+                     "panel's device list offers)."),
+      QStringLiteral("B"));
   parser.addOption(db_option);
+  parser.addOption(backend_option);
   parser.process(app);
 
   QString model = parser.value(model_option);
@@ -69,8 +78,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: --prompt, --attach and --inspector need --screenshot\n");
     return 2;
   }
-  static const QStringList views = {"tokens", "heatmap",      "load",  "path",
-                                    "expert", "coactivation", "stats", "engine"};
+  static const QStringList views = {"tokens",       "heatmap", "load",   "path", "expert",
+                                    "coactivation", "stats",   "engine", "model"};
   if (parser.isSet(inspector_option) && !views.contains(parser.value(inspector_option))) {
     std::fprintf(stderr, "error: --inspector: expected one of %s\n",
                  views.join(QStringLiteral(", ")).toLocal8Bit().constData());
@@ -89,6 +98,13 @@ int main(int argc, char** argv) {
   es::ui::MainWindow window(
       es::ui::MainWindow::Options{.use_settings = screenshot.isEmpty(), .store_path = db});
   window.show();
+  if (parser.isSet(backend_option) &&
+      !window.modelPanel()->devicePicker()->setBackend(parser.value(backend_option))) {
+    std::fprintf(stderr,
+                 "error: --backend %s: not in the device list (see expertscope-cli devices)\n",
+                 parser.value(backend_option).toLocal8Bit().constData());
+    return 2;
+  }
   if (!screenshot.isEmpty()) {
     es::ui::AutomationOptions run_options;
     run_options.model_path = model;

@@ -216,12 +216,13 @@ class Backend {
 
 /// The CPU backend with `n_threads` threads (0: one per core).
 [[nodiscard]] std::unique_ptr<Backend> make_cpu_backend(uint32_t n_threads);
-/// The Vulkan backend on the chosen device (vk_context.h); `n_threads` for the ops that
-/// fall back to the CPU. Throws es::Error (unsupported) when Vulkan or a device is missing.
-[[nodiscard]] std::unique_ptr<Backend> make_vulkan_backend(uint32_t n_threads);
-/// A backend by name: "cpu", "vulkan", "auto" (Vulkan on a GPU, else the CPU) or the name
-/// of a plugin. Throws es::Error: usage for an unknown name, unsupported when the named
-/// backend cannot run here.
+/// The Vulkan backend on device `device` (-1: the chosen one, vk_context.h); `n_threads`
+/// for the ops that fall back to the CPU. Throws es::Error (unsupported) when Vulkan or a
+/// device is missing.
+[[nodiscard]] std::unique_ptr<Backend> make_vulkan_backend(uint32_t n_threads, int device = -1);
+/// A backend by name: "cpu", "vulkan", "vulkan:N" (Vulkan device N), "auto" (Vulkan on a
+/// GPU, else the CPU) or the name of a plugin. Throws es::Error: usage for an unknown name,
+/// unsupported when the named backend cannot run here.
 [[nodiscard]] std::unique_ptr<Backend> make_backend(std::string_view name, uint32_t n_threads);
 
 }  // namespace es::backend

@@ -29,6 +29,15 @@ bool vulkan_gpu_present() {
 std::unique_ptr<Backend> make_backend(std::string_view name, uint32_t n_threads) {
   if (name == "cpu" || name.empty()) return make_cpu_backend(n_threads);
   if (name == "vulkan") return make_vulkan_backend(n_threads);
+  if (name.starts_with("vulkan:")) {
+    const std::string digits(name.substr(7));
+    if (digits.empty() || digits.size() > 4 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      throw Error(ErrorKind::usage,
+                  "backend \"" + std::string(name) + "\": expected vulkan:N with N a device index");
+    }
+    return make_vulkan_backend(n_threads, std::stoi(digits));
+  }
   if (name == "auto") {
     if (vulkan_gpu_present()) {
       try {

@@ -257,6 +257,7 @@ EngineStats Context::stats() const {
   const Impl& s = *impl_;
   EngineStats st;
   st.backend = std::string(s.backend->name());
+  st.backend_warning = s.backend_warning;
   st.n_threads = s.params.n_threads;
   st.history.reserve(s.history_size);
   const size_t first = (s.history_next + s.history.size() - s.history_size) % s.history.size();

@@ -5,6 +5,7 @@
 // measures the longest gap; the figure is printed, not asserted: a test never asserts a
 // time).
 #include <QClipboard>
+#include <QComboBox>
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QGuiApplication>
@@ -20,8 +21,10 @@
 #include "chat_controller.h"
 #include "composer.h"
 #include "conversation_view.h"
+#include "device_picker.h"
 #include "expertscope/store.h"
 #include "main_window.h"
+#include "model_panel.h"
 #include "path_view.h"
 #include "routing_inspector.h"
 #include "sampling_panel.h"
@@ -133,6 +136,45 @@ class TestChat : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(path->token().first, size_t{1}, kTimeoutMs);
     QCOMPARE(path->token().second, 2u);
     qInfo("longest UI-thread stall during load and generation: %.1f ms", heart.worst_ms());
+  }
+
+  /// The Model panel lists the devices; a chat run on the chosen Vulkan device answers
+  /// exactly as on the CPU (greedy), and the panel says where it ran — or, when the device
+  /// cannot hold the model, why it ran on the CPU instead.
+  void the_chosen_device_runs_the_chat() {
+    std::vector<QString> answers;
+    for (const char* choice : {"cpu", "vulkan:0", "vulkan:0 oom"}) {
+      const bool oom = QByteArray(choice).endsWith("oom");
+      if (oom) qputenv("EXPERTSCOPE_VULKAN_FAULT", "oom@100000");
+      MainWindow w(options(QByteArray(choice).replace(':', '_').replace(' ', '_') + ".db"));
+      w.show();
+      QVERIFY(open_model(w, model_));
+      es::ui::DevicePicker* picker = w.modelPanel()->devicePicker();
+      QVERIFY(picker->combo()->count() >= 2);  // automatic, the CPU, ...
+      QVERIFY(picker->combo()->itemText(1).startsWith(QStringLiteral("CPU")));
+      const QString backend = QString::fromLatin1(choice).section(' ', 0, 0);
+      if (!picker->setBackend(backend)) {
+        qunsetenv("EXPERTSCOPE_VULKAN_FAULT");
+        QSKIP("no Vulkan device");
+      }
+      w.sampling()->setTemperature(0);
+      w.sampling()->setMaxTokens(12);
+      QSignalSpy loaded(w.chat(), &es::ui::ChatController::sessionLoaded);
+      send(w, QStringLiteral("Where do you run?"));
+      QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), kTimeoutMs);
+      qunsetenv("EXPERTSCOPE_VULKAN_FAULT");
+      const auto session = loaded.last().at(0).value<es::ui::SessionPtr>();
+      answers.push_back(QString::fromStdString(session->messages.back().content));
+      const QString status = picker->statusText();
+      if (oom) {
+        QVERIFY2(status.startsWith(QStringLiteral("Running on cpu: ")), qPrintable(status));
+        QVERIFY2(status.contains(QStringLiteral("out of device memory")), qPrintable(status));
+      } else {
+        QCOMPARE(status, QStringLiteral("Running on %1.").arg(backend.section(':', 0, 0)));
+      }
+    }
+    QCOMPARE(answers[1], answers[0]);
+    QCOMPARE(answers[2], answers[0]);
   }
 
   void stop_leaves_a_cancelled_message() {

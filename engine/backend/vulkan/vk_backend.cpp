@@ -166,8 +166,8 @@ void VulkanBackend::synchronize() {
 
 namespace es::backend {
 
-std::unique_ptr<Backend> make_vulkan_backend(uint32_t n_threads) {
-  return std::make_unique<vulkan::VulkanBackend>(vulkan::Context::create(), n_threads);
+std::unique_ptr<Backend> make_vulkan_backend(uint32_t n_threads, int device) {
+  return std::make_unique<vulkan::VulkanBackend>(vulkan::Context::create(device), n_threads);
 }
 
 }  // namespace es::backend

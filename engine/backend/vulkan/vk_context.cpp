@@ -268,7 +268,7 @@ struct Context::Pipeline {
   }
 };
 
-std::unique_ptr<Context> Context::create() {
+std::unique_ptr<Context> Context::create(int index) {
   std::unique_ptr<Context> c(new Context());
   c->instance_ = make_instance();
   const auto devices = physical_devices(c->instance_);
@@ -277,7 +277,12 @@ std::unique_ptr<Context> Context::create() {
   }
   std::vector<ComputeDevice> infos;
   for (uint32_t i = 0; i < devices.size(); ++i) infos.push_back(describe(devices[i], i));
-  const size_t chosen = choose(infos);
+  if (index >= static_cast<int>(infos.size())) {
+    throw Error(ErrorKind::usage, "vulkan:" + std::to_string(index) + ": there are " +
+                                      std::to_string(infos.size()) +
+                                      " Vulkan devices (see expertscope-cli devices)");
+  }
+  const size_t chosen = index >= 0 ? static_cast<size_t>(index) : choose(infos);
   c->physical_ = devices[chosen];
   c->info_ = infos[chosen];
   c->info_.preferred = true;

@@ -81,9 +81,10 @@ struct Groups {
 /// One device with a compute queue.
 class Context {
  public:
-  /// Opens the chosen device (see the file comment). Throws es::Error: unsupported when
-  /// Vulkan or a device is missing, io when the driver refuses.
-  static std::unique_ptr<Context> create();
+  /// Opens device `index` (its position in list_devices()), or with -1 the chosen one (see
+  /// the file comment). Throws es::Error: unsupported when Vulkan or a device is missing,
+  /// usage for an index out of range, io when the driver refuses.
+  static std::unique_ptr<Context> create(int index = -1);
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;

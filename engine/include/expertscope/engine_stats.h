@@ -102,8 +102,9 @@ struct EngineStats {
   /// The most decode steps `history` keeps.
   static constexpr size_t history_capacity = 120;
 
-  std::string backend;     ///< Backend name ("cpu").
-  uint32_t n_threads = 0;  ///< CPU threads of the backend.
+  std::string backend;          ///< Backend name ("cpu", "vulkan", a plugin's).
+  std::string backend_warning;  ///< Why it is not the backend asked for ("" when it is).
+  uint32_t n_threads = 0;       ///< CPU threads of the backend.
 
   /// The last decode() calls, oldest first, at most history_capacity.
   std::vector<DecodeStep> history;
