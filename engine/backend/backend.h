@@ -11,11 +11,13 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string_view>
 
 #include "expertscope/engine_stats.h"
+#include "expertscope/error.h"
 #include "expertscope/ggml_types.h"
 #include "expertscope/gguf.h"
 #include "expertscope/model_info.h"
@@ -206,6 +208,18 @@ class Backend {
 
   /// Waits for every enqueued op.
   virtual void synchronize() = 0;
+  /// Copies row r of `src` to dst + r * src.cols for every row, after synchronize(): from
+  /// the host address where there is one, else as the backend transfers it.
+  virtual void read(Mat src, float* dst) {
+    const float* h = src.buf->host();
+    if (h == nullptr) {
+      throw Error(ErrorKind::unsupported, std::string(name()) + ": memory the host cannot read");
+    }
+    for (uint32_t r = 0; r < src.rows; ++r) {
+      std::memcpy(dst + static_cast<size_t>(r) * src.cols, h + src.offset + r * src.stride,
+                  src.cols * sizeof(float));
+    }
+  }
   /// Device time per op since the last call, where the device measures it (timestamp
   /// queries): fills `out` and returns true; false when only host timing is available.
   virtual bool take_op_times(OpTimes& out) {

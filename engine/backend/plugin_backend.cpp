@@ -352,6 +352,17 @@ void PluginBackend::attention(Mat out, Mat q, const KvView& kv, const AttentionP
           "attention");
 }
 
+void PluginBackend::read(Mat src, float* dst) {
+  if (src.buf->host() != nullptr) {
+    Backend::read(src, dst);
+    return;
+  }
+  for (uint32_t r = 0; r < src.rows; ++r) {
+    download(*src.buf, (src.offset + static_cast<size_t>(r) * src.stride) * sizeof(float),
+             dst + static_cast<size_t>(r) * src.cols, src.cols * sizeof(float));
+  }
+}
+
 void PluginBackend::synchronize() {
   core_->check(core_->vt->synchronize(core_->vt->state), "synchronize");
 }

@@ -58,6 +58,8 @@ class PluginBackend final : public Backend {
   void attention(Mat out, Mat q, const KvView& kv, const AttentionParams& p,
                  std::span<const int32_t> pos) override;
   void synchronize() override;
+  /// Reads through the plugin's download where its memory is not host-visible.
+  void read(Mat src, float* dst) override;
 
   /// Copies host bytes into a buffer of this backend (after the ops enqueued before).
   void upload(Buffer& dst, size_t offset, const void* src, size_t n_bytes);

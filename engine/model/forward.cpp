@@ -432,11 +432,7 @@ void Forward::run(std::span<const int32_t> tokens, std::span<const int32_t> pos,
     be_.mul_mat(chunk, output_, hn.rows_view(r0, n), 0);
     if (hp_.logit_scale != 0.0f) be_.scale(chunk, 1.0f / hp_.logit_scale);
     be_.synchronize();
-    for (uint32_t r = 0; r < n; ++r) {
-      const float* src = chunk.buf->host() + chunk.offset + static_cast<size_t>(r) * chunk.stride;
-      std::memcpy(logits.data() + static_cast<size_t>(r0 + r) * hp_.n_vocab, src,
-                  hp_.n_vocab * sizeof(float));
-    }
+    be_.read(chunk, logits.data() + static_cast<size_t>(r0) * hp_.n_vocab);
   }
 }
 

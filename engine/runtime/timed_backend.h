@@ -63,6 +63,7 @@ class TimedBackend final : public backend::Backend {
                  const backend::AttentionParams& p, std::span<const int32_t> pos) override;
   void synchronize() override;
   bool take_op_times(OpTimes& out) override { return inner_.take_op_times(out); }
+  void read(backend::Mat src, float* dst) override { inner_.read(src, dst); }
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -225,6 +225,21 @@ class TestBackendE2e : public QObject {
     QVERIFY(nmse(dev_last, cpu_last) <= 1e-10);
   }
 
+  /// A plugin by name through the public Context (the reference plugin wraps the CPU
+  /// kernels behind the C ABI): the CPU's results bit for bit.
+  void a_plugin_runs_the_model_by_name() {
+    qputenv("EXPERTSCOPE_PLUGIN_PATH", ES_PLUGIN_DIR);
+    const auto model = fixture("deepseek2");
+    const auto prompt = random_tokens(9, model->hparams().n_vocab, 5);
+    const Run cpu = run(model, params("cpu", true), prompt, 4);
+    const Run plugin = run(model, params("reference", true), prompt, 4);
+    qunsetenv("EXPERTSCOPE_PLUGIN_PATH");
+    QCOMPARE(plugin.backend, std::string("reference"));
+    QVERIFY(plugin.logits == cpu.logits);
+    QVERIFY(plugin.experts == cpu.experts);
+    QCOMPARE(plugin.greedy, cpu.greedy);
+  }
+
   void an_unknown_backend_is_a_usage_error() {
     const auto model = fixture("qwen3moe");
     try {
