@@ -208,6 +208,19 @@ class Backend {
 
   /// Waits for every enqueued op.
   virtual void synchronize() = 0;
+  /// Copies src + r * dst.cols into row r of `dst` for every row, ordered with the ops
+  /// enqueued before and after it.
+  virtual void write(Mat dst, const float* src) {
+    synchronize();
+    float* h = dst.buf->host();
+    if (h == nullptr) {
+      throw Error(ErrorKind::unsupported, std::string(name()) + ": memory the host cannot write");
+    }
+    for (uint32_t r = 0; r < dst.rows; ++r) {
+      std::memcpy(h + dst.offset + r * dst.stride, src + static_cast<size_t>(r) * dst.cols,
+                  dst.cols * sizeof(float));
+    }
+  }
   /// Copies row r of `src` to dst + r * src.cols for every row, after synchronize(): from
   /// the host address where there is one, else as the backend transfers it.
   virtual void read(Mat src, float* dst) {

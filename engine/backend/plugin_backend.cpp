@@ -352,6 +352,17 @@ void PluginBackend::attention(Mat out, Mat q, const KvView& kv, const AttentionP
           "attention");
 }
 
+void PluginBackend::write(Mat dst, const float* src) {
+  if (dst.buf->host() != nullptr) {
+    Backend::write(dst, src);
+    return;
+  }
+  for (uint32_t r = 0; r < dst.rows; ++r) {
+    upload(*dst.buf, (dst.offset + static_cast<size_t>(r) * dst.stride) * sizeof(float),
+           src + static_cast<size_t>(r) * dst.cols, dst.cols * sizeof(float));
+  }
+}
+
 void PluginBackend::read(Mat src, float* dst) {
   if (src.buf->host() != nullptr) {
     Backend::read(src, dst);

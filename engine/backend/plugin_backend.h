@@ -60,6 +60,7 @@ class PluginBackend final : public Backend {
   void synchronize() override;
   /// Reads through the plugin's download where its memory is not host-visible.
   void read(Mat src, float* dst) override;
+  void write(Mat dst, const float* src) override;
 
   /// Copies host bytes into a buffer of this backend (after the ops enqueued before).
   void upload(Buffer& dst, size_t offset, const void* src, size_t n_bytes);

@@ -391,7 +391,8 @@ Mat Forward::moe(uint32_t l, uint32_t m, Mat h, RoutingBatch& routing) {
 }
 
 void Forward::run(std::span<const int32_t> tokens, std::span<const int32_t> pos, bool all_logits,
-                  std::vector<float>& logits, RoutingBatch& routing) {
+                  std::vector<float>& logits, RoutingBatch& routing,
+                  std::span<const Injection> inject) {
   const auto T = static_cast<uint32_t>(tokens.size());
   routing.n_expert = hp_.n_expert;
   routing.top_k = hp_.n_expert_used;
@@ -402,6 +403,7 @@ void Forward::run(std::span<const int32_t> tokens, std::span<const int32_t> pos,
   scratch_used_ = 0;
   Mat x = take(T, hp_.n_embd);
   be_.get_rows(x, tok_embd_, tokens);
+  for (const Injection& in : inject) be_.write(x.rows_view(in.row, 1), in.values);
   if (hp_.embedding_scale != 0.0f) be_.scale(x, hp_.embedding_scale);
   const float residual = hp_.residual_scale != 0.0f ? hp_.residual_scale : 1.0f;
   const size_t layer_base = scratch_used_;

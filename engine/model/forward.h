@@ -28,11 +28,19 @@ class Forward {
   Forward(const Model& model, backend::Backend& backend, uint32_t n_ctx, uint32_t n_batch,
           bool kv_f16, int32_t full_router_layer);
 
+  /// Embedding values that replace a row's token embedding (a projected image patch).
+  struct Injection {
+    uint32_t row = 0;
+    const float* values = nullptr;  ///< n_embd floats.
+  };
+
   /// Runs tokens at positions pos (n <= n_batch), writing logits of the last row (or of
   /// every row) into `logits` ([rows][n_vocab]) and the routing into `routing`
-  /// (resized to the batch).
+  /// (resized to the batch). Rows named in `inject` take those values instead of their
+  /// token's embedding.
   void run(std::span<const int32_t> tokens, std::span<const int32_t> pos, bool all_logits,
-           std::vector<float>& logits, RoutingBatch& routing);
+           std::vector<float>& logits, RoutingBatch& routing,
+           std::span<const Injection> inject = {});
 
   [[nodiscard]] uint32_t n_batch() const noexcept { return n_batch_; }
   /// Bytes of the KV cache (every layer, n_ctx positions).

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "backend/backend.h"
@@ -28,6 +29,9 @@ struct Context::Impl {
   std::vector<float> chunk_logits;
   std::vector<int32_t> positions;
   std::vector<int32_t> tokens;  ///< The token at each cached position (replayed on a switch).
+  /// Positions whose embedding was given (projected media), for a replay.
+  std::map<uint32_t, std::vector<float>> injected;
+  std::vector<model::Forward::Injection> chunk_inject;
   std::string backend_warning;  ///< Why the backend asked for is not the one running.
 
   // Statistics (EngineStats), updated by decode() without allocating.
@@ -100,9 +104,15 @@ struct Context::Impl {
     for (uint32_t start = 0; start < n_past; start += n_batch) {
       const uint32_t n = std::min(n_batch, n_past - start);
       positions.resize(n);
-      for (uint32_t i = 0; i < n; ++i) positions[i] = static_cast<int32_t>(start + i);
+      std::vector<model::Forward::Injection> inject;
+      for (uint32_t i = 0; i < n; ++i) {
+        positions[i] = static_cast<int32_t>(start + i);
+        if (const auto it = injected.find(start + i); it != injected.end()) {
+          inject.push_back({i, it->second.data()});
+        }
+      }
       forward->run(std::span<const int32_t>(tokens.data() + start, n), positions, false,
-                   scratch_logits, scratch_routing);
+                   scratch_logits, scratch_routing, inject);
     }
   }
 };
@@ -158,10 +168,15 @@ Context::Context(std::shared_ptr<const Model> model, const ContextParams& params
 Context::~Context() = default;
 
 bool Context::decode(std::span<const int32_t> tokens, LogitsRows rows,
-                     const std::atomic<bool>* cancel) {
+                     const std::atomic<bool>* cancel, std::span<const float> embeddings) {
   Impl& s = *impl_;
   const HParams& hp = s.model->hparams();
   if (tokens.empty()) throw Error(ErrorKind::usage, "decode: no tokens");
+  if (!embeddings.empty() && embeddings.size() != tokens.size() * size_t{hp.n_embd}) {
+    throw Error(ErrorKind::usage, "decode: " + std::to_string(embeddings.size()) +
+                                      " embedding values for " + std::to_string(tokens.size()) +
+                                      " tokens of width " + std::to_string(hp.n_embd));
+  }
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] < 0 || static_cast<uint32_t>(tokens[i]) >= hp.n_vocab) {
       throw Error(ErrorKind::bad_input,
@@ -193,22 +208,35 @@ bool Context::decode(std::span<const int32_t> tokens, LogitsRows rows,
     const size_t n = std::min<size_t>(n_batch, tokens.size() - start);
     s.positions.resize(n);
     for (size_t i = 0; i < n; ++i) s.positions[i] = static_cast<int32_t>(s.n_past + i);
+    s.chunk_inject.clear();
+    if (!embeddings.empty()) {
+      for (size_t i = 0; i < n; ++i) {
+        s.chunk_inject.push_back(
+            {static_cast<uint32_t>(i), embeddings.data() + (start + i) * size_t{hp.n_embd}});
+      }
+    }
     const bool last_chunk = start + n == tokens.size();
     const Clock::time_point p0 = Clock::now();
     s.timed->begin_pass();
     try {
-      s.forward->run(tokens.subspan(start, n), s.positions, all, s.chunk_logits, s.chunk_routing);
+      s.forward->run(tokens.subspan(start, n), s.positions, all, s.chunk_logits, s.chunk_routing,
+                     s.chunk_inject);
     } catch (const Error& e) {
       s.fall_back_to_cpu(e);  // Rethrows unless the device failed.
       s.positions.resize(n);
       for (size_t i = 0; i < n; ++i) s.positions[i] = static_cast<int32_t>(s.n_past + i);
       s.timed->begin_pass();
-      s.forward->run(tokens.subspan(start, n), s.positions, all, s.chunk_logits, s.chunk_routing);
+      s.forward->run(tokens.subspan(start, n), s.positions, all, s.chunk_logits, s.chunk_routing,
+                     s.chunk_inject);
     }
     pass_ms += ms_since(p0);
     s.tokens.resize(s.n_past);
     s.tokens.insert(s.tokens.end(), tokens.begin() + static_cast<ptrdiff_t>(start),
                     tokens.begin() + static_cast<ptrdiff_t>(start + n));
+    s.injected.erase(s.injected.lower_bound(s.n_past), s.injected.end());
+    for (const auto& in : s.chunk_inject) {
+      s.injected[s.n_past + in.row].assign(in.values, in.values + hp.n_embd);
+    }
     s.count_hits(s.chunk_routing);
     append_routing(s.routing, s.chunk_routing);
     if (all || last_chunk) {
@@ -302,6 +330,7 @@ void Context::truncate(uint32_t n) {
   if (n > impl_->n_past) throw Error(ErrorKind::usage, "truncate: beyond the current position");
   impl_->n_past = n;
   if (impl_->tokens.size() > n) impl_->tokens.resize(n);
+  impl_->injected.erase(impl_->injected.lower_bound(n), impl_->injected.end());
 }
 
 }  // namespace es

@@ -64,6 +64,7 @@ class TimedBackend final : public backend::Backend {
   void synchronize() override;
   bool take_op_times(OpTimes& out) override { return inner_.take_op_times(out); }
   void read(backend::Mat src, float* dst) override { inner_.read(src, dst); }
+  void write(backend::Mat dst, const float* src) override { inner_.write(dst, src); }
 
  private:
   using Clock = std::chrono::steady_clock;

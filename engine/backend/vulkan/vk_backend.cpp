@@ -114,13 +114,13 @@ Operand VulkanBackend::stage(const void* data, size_t bytes) {
   const uint64_t align = ctx_->binding_alignment();
   size_t at = (arena_used_ + align - 1) / align * align;
   if (at + bytes > arena_->n_bytes()) {
-    // Everything staged so far belongs to recorded work: run it, then start over.
-    ctx_->flush();
+    // Full: a larger arena for what follows; the full one stays alive (and untouched)
+    // until the recorded work that reads it has run, so several stage() calls of one op
+    // never overwrite each other.
+    const size_t next = std::max(bytes, 2 * arena_->n_bytes());
+    retired_.push_back(std::move(arena_));
+    arena_ = std::make_unique<VkBuf>(ctx_->make_buffer(next, Memory::host_visible));
     at = 0;
-    if (bytes > arena_->n_bytes()) {
-      arena_ = std::make_unique<VkBuf>(
-          ctx_->make_buffer(std::max(bytes, 2 * arena_->n_bytes()), Memory::host_visible));
-    }
   }
   std::memcpy(reinterpret_cast<uint8_t*>(arena_->host()) + at, data, bytes);
   arena_used_ = at + bytes;
@@ -143,6 +143,7 @@ void VulkanBackend::dispatch_raw(std::string_view shader, std::initializer_list<
 Backend& VulkanBackend::fallback() {
   ctx_->flush();
   arena_used_ = 0;
+  retired_.clear();
   ++n_fallbacks_;
   return *cpu_;
 }
@@ -160,6 +161,7 @@ bool VulkanBackend::take_op_times(OpTimes& out) {
 void VulkanBackend::synchronize() {
   ctx_->flush();
   arena_used_ = 0;
+  retired_.clear();
 }
 
 }  // namespace es::backend::vulkan

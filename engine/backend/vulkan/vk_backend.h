@@ -119,7 +119,10 @@ class VulkanBackend final : public Backend {
   std::vector<std::unique_ptr<VkBuf>> weights_;
   std::unique_ptr<VkBuf> router_scratch_;  ///< The router's per-token work space.
   std::unique_ptr<VkBuf> router_record_;   ///< The router's output, read by the host.
-  std::unique_ptr<VkBuf> arena_;           ///< Host data of the ops recorded since the last flush.
+  std::unique_ptr<VkBuf> arena_;
+  std::vector<std::unique_ptr<VkBuf>>
+      retired_;  ///< Full arenas recorded work still reads.           ///< Host data of the ops
+                 ///< recorded since the last flush.
   size_t arena_used_ = 0;
   uint64_t n_fallbacks_ = 0;
 };

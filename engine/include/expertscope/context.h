@@ -44,8 +44,12 @@ class Context {
   /// KV cache. Throws es::Error for an out-of-range token id or when the tokens do not fit
   /// in the context (nothing is evaluated then). If `cancel` becomes true between chunks
   /// of a long input, stops and returns false (the tokens evaluated so far stay cached).
+  ///
+  /// `embeddings`, when not empty, holds tokens.size() rows of n_embd floats that replace
+  /// the tokens' embeddings (a projected image or video: the tokens are then the
+  /// projector's placeholder, kept for the trace).
   bool decode(std::span<const int32_t> tokens, LogitsRows rows,
-              const std::atomic<bool>* cancel = nullptr);
+              const std::atomic<bool>* cancel = nullptr, std::span<const float> embeddings = {});
 
   /// Logits of row i of the last decode (i < n_logit_rows()).
   [[nodiscard]] std::span<const float> logits(uint32_t i) const;
