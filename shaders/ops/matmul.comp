@@ -2,18 +2,9 @@
 // weight type (TYPE_*, decoded by mm_decode.glsl in units of 32 values read as whole
 // words), x and y f32. One invocation per output row (x) and per tile of TILE token rows
 // (workgroup y): each decoded unit of weights serves the TILE tokens (TILE 1 for decode,
-// 4 for prefill). No shared memory and no barriers, what suits a CPU-backed device.
+// 4 for prefill). No shared memory and no barriers.
 //
-// SUBGROUP8 (devices whose subgroups are at least 8 wide, chosen by the host: lavapipe):
-// the 32 activations of a unit are read once per subgroup — 4 per invocation — and handed
-// to every invocation with subgroupBroadcast, instead of 32 reads per invocation. All
-// invocations of a workgroup share its token tile, and none returns early (rows beyond
-// n_out are clamped; only their stores are skipped), so subgroups stay whole.
-//
-// ALIGNED (with SUBGROUP8; Q4_0, Q8_0, Q4_K): rows 16-byte aligned and n_in a multiple
-// of 256 values, activation rows 16-byte aligned: the weights are read as uvec4 a group
-// of units at a time and the activations as vec4 (fewer, wider loads: each load is a loop
-// over the SIMD lanes on lavapipe).
+// On CPU-backed devices with subgroups of 8 the host uses mm_lanes.comp instead.
 //
 // MUL_MAT_ID: the expert product, over work items the host builds from the ids: item i
 // (workgroup y + item0) is {expert, first, count}: `count` (<= TILE) slots
@@ -23,20 +14,12 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-#if defined(SUBGROUP8)
-#extension GL_KHR_shader_subgroup_basic : require
-#extension GL_KHR_shader_subgroup_ballot : require
-#endif
 
 layout(local_size_x_id = 0) in;
 
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
-#if defined(ALIGNED)
-layout(std430, binding = 0) readonly buffer W4 { uvec4 w4[]; };
-layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
-#endif
 #if defined(MUL_MAT_ID)
 layout(std430, binding = 3) readonly buffer Items { uint items[]; };
 layout(std430, binding = 4) readonly buffer Slots { uint slots[]; };
@@ -72,28 +55,7 @@ layout(push_constant) uniform Params {
 float es_dot32(const float v[32], uint xrow, uint u) {
   const uint k0 = 32u * u, last = p.n_in - 1u;
   float sum = 0.0;
-#if defined(SUBGROUP8)
-  const uint lane = gl_SubgroupInvocationID & 7u;
-  float xs[4];
-#if defined(ALIGNED)
-  const vec4 x4v = x4[(xrow + k0) / 4u + lane];
-  xs[0] = x4v.x;
-  xs[1] = x4v.y;
-  xs[2] = x4v.z;
-  xs[3] = x4v.w;
-#else
-  [[unroll]] for (uint c = 0u; c < 4u; ++c) xs[c] = x[xrow + min(k0 + 4u * lane + c, last)];
-#endif
-#define ES_BC(L)                                                                  \
-  sum += v[4 * L + 0] * subgroupBroadcast(xs[0], L);                              \
-  sum += v[4 * L + 1] * subgroupBroadcast(xs[1], L);                              \
-  sum += v[4 * L + 2] * subgroupBroadcast(xs[2], L);                              \
-  sum += v[4 * L + 3] * subgroupBroadcast(xs[3], L);
-  ES_BC(0) ES_BC(1) ES_BC(2) ES_BC(3) ES_BC(4) ES_BC(5) ES_BC(6) ES_BC(7)
-#undef ES_BC
-#else
   [[unroll]] for (uint j = 0u; j < 32u; ++j) sum += v[j] * x[xrow + min(k0 + j, last)];
-#endif
   return sum;
 }
 
@@ -124,27 +86,12 @@ void main() {
 #endif
   float acc[TILE];
   [[unroll]] for (uint n = 0u; n < TILE; ++n) acc[n] = 0.0;
-#if defined(ALIGNED)
-  const uint groups = p.n_in / (32u * ES_GROUP_UNITS);
-  for (uint g = 0u; g < groups; ++g) {
-    uvec4 a[ES_GROUP_VEC4];
-    const uint at = (row >> 4) + g * ES_GROUP_VEC4;
-    [[unroll]] for (uint k = 0u; k < ES_GROUP_VEC4; ++k) a[k] = w4[at + k];
-    [[unroll]] for (int b = 0; b < ES_GROUP_UNITS; ++b) {
-      float v[32];
-      es_decode_g(a, b, v);
-      const uint u = g * ES_GROUP_UNITS + uint(b);
-      [[unroll]] for (uint n = 0u; n < TILE; ++n) acc[n] += es_dot32(v, xrow[n], u);
-    }
-  }
-#else
   const uint units = es_units();
   for (uint u = 0u; u < units; ++u) {
     float v[32];
     es_decode32(row, u, v);
     [[unroll]] for (uint n = 0u; n < TILE; ++n) acc[n] += es_dot32(v, xrow[n], u);
   }
-#endif
   if (r_id < p.n_out) {
     [[unroll]] for (uint n = 0u; n < TILE; ++n) {
       if (n < count) {

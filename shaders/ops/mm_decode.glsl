@@ -10,17 +10,21 @@
 // TYPE_Q5_0, TYPE_Q5_1, TYPE_Q8_0, TYPE_Q2_K, TYPE_Q3_K, TYPE_Q4_K, TYPE_Q5_K, TYPE_Q6_K.
 // The including shader declares `w` and the push constant `p.n_in` (values per row).
 
-// NW words holding bytes [at, at + 4 NW) into v[0 .. NW-1] (any byte offset; bytes beyond
-// at + nbytes are unspecified and never read from memory past the word holding that byte).
-#define ES_LOAD_WORDS(v, NW, at, nbytes)                                        \
+// NW words holding bytes [at, at + 4 NW) into v[0 .. NW-1]. `at` is even (every block
+// size, row size and tensor offset is); bytes beyond at + nbytes are unspecified, and no
+// word past the one holding byte at + nbytes - 1 is read. With nbytes a constant, the
+// words read are exactly those the bytes span (NMAX: the most bytes, a constant).
+#define ES_LOAD_WORDS(v, NW, at, nbytes) ES_LOAD_WORDS_N(v, NW, at, nbytes, nbytes)
+#define ES_LOAD_WORDS_N(v, NW, at, nbytes, NMAX)                                 \
   {                                                                             \
     const uint i0_ = (at) >> 2u;                                                \
     const uint last_ = ((at) + (nbytes)-1u) >> 2u;                             \
-    const uint sh_ = ((at)&3u) * 8u;                                            \
+    const uint sh_ = (at)&2u;                                                   \
     uint prev_ = w[i0_];                                                        \
     [[unroll]] for (uint k_ = 0u; k_ < (NW); ++k_) {                            \
-      const uint next_ = w[min(i0_ + k_ + 1u, last_)];                          \
-      v[k_] = sh_ == 0u ? prev_ : ((prev_ >> sh_) | (next_ << ((32u - sh_) & 31u))); \
+      uint next_ = 0u;                                                          \
+      if (4u * (k_ + 1u) < 2u + (NMAX)) next_ = w[min(i0_ + k_ + 1u, last_)];   \
+      v[k_] = sh_ == 0u ? prev_ : ((prev_ >> 16u) | (next_ << 16u));           \
       prev_ = next_;                                                            \
     }                                                                           \
   }
@@ -59,7 +63,7 @@ void es_decode32(uint row, uint u, out float v[32]) {
 #elif defined(TYPE_F16) || defined(TYPE_BF16)
   const uint n = p.n_in - 32u * u;
   uint a[16];
-  ES_LOAD_WORDS(a, 16u, row + 64u * u, 2u * min(n, 32u));
+  ES_LOAD_WORDS_N(a, 16u, row + 64u * u, 2u * min(n, 32u), 64u);
   [[unroll]] for (uint j = 0u; j < 16u; ++j) {
 #if defined(TYPE_F16)
     const float lo = es_half_lo(a[j]), hi = es_half_hi(a[j]);
@@ -222,61 +226,3 @@ void es_decode32(uint row, uint u, out float v[32]) {
 #endif
 }
 
-#if defined(ALIGNED)
-// Groups of ES_GROUP_UNITS units read as ES_GROUP_VEC4 uvec4 (rows 16-byte aligned, n_in a
-// multiple of the group): es_decode_g decodes unit b (a constant) of a loaded group, as
-// es_decode32 does.
-#define ES_GB(a, j) ((a[(j) >> 4][((j) >> 2) & 3] >> (((j)&3) * 8)) & 0xffu)
-#define ES_GW(a, j) (a[(j) >> 4][((j) >> 2) & 3])
-#define ES_GHALF(a, j) \
-  unpackHalf2x16(((j)&2) != 0 ? (ES_GW(a, j) >> 16) : ES_GW(a, j)).x
-#define ES_GHALF_HI(a, j) unpackHalf2x16(ES_GW(a, j)).y
-#if defined(TYPE_Q4_0)
-#define ES_GROUP_UNITS 8
-#define ES_GROUP_VEC4 9
-void es_decode_g(const uvec4 a[ES_GROUP_VEC4], const int b, out float v[32]) {
-  const float d = ES_GHALF(a, 18 * b);
-  [[unroll]] for (int j = 0; j < 16; ++j) {
-    const uint q = ES_GB(a, 18 * b + 2 + j);
-    precise float lo = float(int(q & 15u) - 8) * d;
-    precise float hi = float(int(q >> 4u) - 8) * d;
-    v[j] = lo;
-    v[j + 16] = hi;
-  }
-}
-#elif defined(TYPE_Q8_0)
-#define ES_GROUP_UNITS 8
-#define ES_GROUP_VEC4 17
-void es_decode_g(const uvec4 a[ES_GROUP_VEC4], const int b, out float v[32]) {
-  const float d = ES_GHALF(a, 34 * b);
-  [[unroll]] for (int j = 0; j < 32; ++j) {
-    const int q = int(ES_GB(a, 34 * b + 2 + j) << 24) >> 24;
-    precise float r = float(q) * d;
-    v[j] = r;
-  }
-}
-#elif defined(TYPE_Q4_K)
-#define ES_GROUP_UNITS 8
-#define ES_GROUP_VEC4 9
-void es_decode_g(const uvec4 a[ES_GROUP_VEC4], const int s, out float v[32]) {
-  const float d = ES_GHALF(a, 0), dmin = ES_GHALF_HI(a, 0);
-  uint sc, m;
-  if (s < 4) {
-    sc = ES_GB(a, 4 + s) & 63u;
-    m = ES_GB(a, 8 + s) & 63u;
-  } else {
-    sc = (ES_GB(a, 8 + s) & 15u) | ((ES_GB(a, s) >> 6u) << 4u);
-    m = (ES_GB(a, 8 + s) >> 4u) | ((ES_GB(a, 4 + s) >> 6u) << 4u);
-  }
-  precise float dl = d * float(sc);
-  precise float ml = dmin * float(m);
-  [[unroll]] for (int l = 0; l < 32; ++l) {
-    const uint q = (ES_GB(a, 16 + 32 * (s / 2) + l) >> (4 * (s % 2))) & 15u;
-    precise float r = dl * float(q) - ml;
-    v[l] = r;
-  }
-}
-#else
-#error "ALIGNED: no group decoder for this type"
-#endif
-#endif

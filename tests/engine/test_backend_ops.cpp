@@ -20,35 +20,17 @@ using backend::Mat;
 
 namespace {
 
-/// The matrix-product shader variants: plain, or activations shared through subgroup
-/// broadcasts (vk_matmul.cpp; where subgroups are narrower than 8 all are plain), with
-/// activations 16-byte aligned (the _sg_a variants of Q4_0, Q8_0 and Q4_K) or not.
-constexpr const char* kVariants[] = {"plain", "subgroup", "subgroup aligned"};
+/// The matrix-product shader variants: one output row per invocation, or the columns split
+/// across the lanes of a subgroup (vk_matmul.cpp; plain both where subgroups are not 8 wide).
+constexpr const char* kVariants[] = {"plain", "lanes"};
 
 /// Selects a variant for the lifetime of the object.
 struct MatmulVariant {
-  explicit MatmulVariant(const QString& v) {
-    qputenv("EXPERTSCOPE_VULKAN_MATMUL", v.section(' ', 0, 0).toLatin1());
-  }
+  explicit MatmulVariant(const QString& v) { qputenv("EXPERTSCOPE_VULKAN_MATMUL", v.toLatin1()); }
   ~MatmulVariant() { qunsetenv("EXPERTSCOPE_VULKAN_MATMUL"); }
   MatmulVariant(const MatmulVariant&) = delete;
   MatmulVariant& operator=(const MatmulVariant&) = delete;
 };
-
-/// As upload(), the rows 16-byte aligned when `aligned` (else at an odd offset).
-DevMat upload_x(backend::Backend& be, uint32_t rows, uint32_t cols, std::span<const float> data,
-                bool aligned) {
-  if (!aligned) return upload(be, rows, cols, data);
-  DevMat d;
-  const size_t stride = (size_t{cols} + 4 + 3) / 4 * 4, offset = 8;
-  d.buf = be.alloc((offset + rows * stride + 16) * sizeof(float));
-  float* h = d.buf->host();
-  for (uint32_t r = 0; r < rows; ++r) {
-    std::memcpy(h + offset + r * stride, data.data() + size_t{r} * cols, cols * sizeof(float));
-  }
-  d.m = backend::Mat{d.buf.get(), offset, rows, cols, stride};
-  return d;
-}
 
 /// Weight types the device backend must multiply (each compared with the reference).
 std::vector<TensorType> device_types(backend::Backend& be) {
@@ -216,8 +198,7 @@ class TestBackendOps : public QObject {
       }
     }
     const backend::Weight bw = w.bind(*dev_);
-    DevMat X = upload_x(*dev_, T, I, x, variant.endsWith("aligned"));
-    DevMat Y = upload(*dev_, T, O, std::vector<float>(size_t{T} * O));
+    DevMat X = upload(*dev_, T, I, x), Y = upload(*dev_, T, O, std::vector<float>(size_t{T} * O));
     dev_->mul_mat(Y.m, bw, X.m, 1);
     const auto got = download(*dev_, Y.m);
     const double e = nmse(got, want);
@@ -285,7 +266,7 @@ class TestBackendOps : public QObject {
       }
       if (broadcast && K == 1) continue;  // in.rows == tokens is not a broadcast then
       const backend::Weight bw = w.bind(*dev_), bb = b.bind(*dev_);
-      DevMat X = upload_x(*dev_, in_rows, I, x, variant.endsWith("aligned"));
+      DevMat X = upload(*dev_, in_rows, I, x);
       DevMat Y = upload(*dev_, T * K, O, std::vector<float>(size_t{T} * K * O));
       dev_->mul_mat_id(Y.m, bw, X.m, ids, K, bias ? &bb : nullptr);
       const auto got = download(*dev_, Y.m);

@@ -1,11 +1,12 @@
 // The Vulkan backend's matrix products and embedding gather, per weight type
 // (shaders/ops/matmul.comp, get_rows.comp, mm_decode.glsl; variants in shaders/matmul.cmake).
 //
-// Variants: one invocation per output row; a tile of 4 token rows per invocation where
-// there are several tokens per weight matrix (prefill), else one (decode). On a CPU-backed
-// device whose subgroups are 8 or more wide (lavapipe: the subgroup is the driver's SIMD
-// vector), the _sg variants share each unit of activations through subgroup broadcasts.
-// EXPERTSCOPE_VULKAN_MATMUL=plain|subgroup overrides the choice (the parity suite checks
+// Variants: one invocation per output row (matmul.comp), or on a CPU-backed device whose
+// subgroups are 8 wide (lavapipe: the subgroup is the driver's SIMD vector) the _lanes
+// variants (mm_lanes.comp: the lanes of a subgroup split the columns, each unit of
+// activations serves kLaneRows rows); each with a tile of 4 token rows where there are
+// several tokens per weight matrix (prefill), else one (decode).
+// EXPERTSCOPE_VULKAN_MATMUL=plain|lanes overrides the choice (the parity suite checks
 // both).
 //
 // mul_mat is split by output rows where a weight matrix exceeds the device's binding range.
@@ -28,6 +29,7 @@ namespace {
 
 constexpr uint32_t kLocal = 64;
 constexpr uint32_t kTile = 4;           ///< Token rows per invocation of the _t4 variants.
+constexpr uint32_t kLaneRows = 16;      ///< Rows per subgroup of the _lanes variants (ROWS).
 constexpr uint32_t kMaxGroups = 65535;  ///< Workgroups per dimension every device allows.
 
 /// The shader-name suffix of a weight type, or nullptr when there is no shader for it.
@@ -73,33 +75,27 @@ struct MatPush {
   uint32_t matrix_bytes, top_k, broadcast, off_bias, item0, e0;
 };
 
-/// Whether to use the subgroup-broadcast variants on this device.
-bool use_subgroup(const ComputeDevice& dev) {
+/// Whether to use the mm_lanes.comp variants on this device: a CPU-backed device whose
+/// subgroups are exactly 8 wide (EXPERTSCOPE_VULKAN_MATMUL=plain|lanes overrides the type).
+bool use_lanes(const ComputeDevice& dev) {
+  if (dev.subgroup_size != 8) return false;
   if (const char* env = std::getenv("EXPERTSCOPE_VULKAN_MATMUL")) {
     if (std::strcmp(env, "plain") == 0) return false;
-    if (std::strcmp(env, "subgroup") == 0) return dev.subgroup_size >= 8;
+    if (std::strcmp(env, "lanes") == 0) return true;
   }
-  return dev.type == "cpu" && dev.subgroup_size >= 8;
+  return dev.type == "cpu";
 }
 
-/// Whether a type has the _sg_a variants (whole groups of blocks read as uvec4).
-bool has_aligned(TensorType t) noexcept {
-  return t == TensorType::Q4_0 || t == TensorType::Q8_0 || t == TensorType::Q4_K;
-}
-
-/// The _sg_a variants' conditions: weight rows and activation rows 16-byte aligned, rows of
-/// whole groups of 256 values.
-bool aligned_ok(const Weight& w, const Operand& wt, const Mat& in, const Operand& x) noexcept {
-  return has_aligned(w.type) && w.row_bytes % 16 == 0 && w.matrix_bytes() % 16 == 0 &&
-         wt.offset % 16 == 0 && in.cols % 256 == 0 && x.offset % 4 == 0 && in.stride % 4 == 0;
-}
-
-std::string shader_name(const char* op, TensorType type, bool subgroup, bool aligned, bool tile) {
+std::string shader_name(const char* op, TensorType type, bool lanes, bool tile) {
   std::string s = std::string(op) + "_" + type_suffix(type);
-  if (subgroup) s += "_sg";
-  if (subgroup && aligned) s += "_a";
+  if (lanes) s += "_lanes";
   if (tile) s += "_t4";
   return s;
+}
+
+/// Output rows per workgroup of kLocal invocations.
+uint32_t rows_per_group(bool lanes) {
+  return lanes ? kLocal / 8 * kLaneRows : kLocal;
 }
 
 }  // namespace
@@ -163,7 +159,8 @@ void VulkanBackend::mul_mat(Mat out, const Weight& w, Mat in, uint32_t matrix) {
   }
   const bool tile = in.rows >= kTile;
   const uint32_t per_group = tile ? kTile : 1;
-  const bool subgroup = use_subgroup(context().device());
+  const bool lanes = use_lanes(context().device());
+  const uint32_t wg_rows = rows_per_group(lanes);
   const size_t base = size_t{matrix} * w.matrix_bytes();
   // Output rows per dispatch: as many as one binding of weights allows.
   const uint64_t slack = std::max<uint64_t>(64, context().binding_alignment());
@@ -181,8 +178,7 @@ void VulkanBackend::mul_mat(Mat out, const Weight& w, Mat in, uint32_t matrix) {
       const Operand wt =
           weight_operand(w, base + size_t{r0} * w.row_bytes, size_t{n} * w.row_bytes);
       const Operand y = operand(out_t.cols_view(r0, n));
-      const std::string shader =
-          shader_name("mul_mat", w.type, subgroup, aligned_ok(w, wt, in, x), tile);
+      const std::string shader = shader_name("mul_mat", w.type, lanes, tile);
       const MatPush push{n,
                          in.cols,
                          nt,
@@ -199,7 +195,7 @@ void VulkanBackend::mul_mat(Mat out, const Weight& w, Mat in, uint32_t matrix) {
                          0,
                          0};
       dispatch(shader, {wt, x, y}, push,
-               Groups{(n + kLocal - 1) / kLocal, (nt + per_group - 1) / per_group, 1}, kLocal,
+               Groups{(n + wg_rows - 1) / wg_rows, (nt + per_group - 1) / per_group, 1}, kLocal,
                Tag::mul_mat);
     }
   }
@@ -239,7 +235,8 @@ void VulkanBackend::mul_mat_id(Mat out, const Weight& w, Mat in, std::span<const
   }
   const bool tile = n_slots >= 2 * active;
   const uint32_t per_item = tile ? kTile : 1;
-  const bool subgroup = use_subgroup(context().device());
+  const bool lanes = use_lanes(context().device());
+  const uint32_t wg_rows = rows_per_group(lanes);
 
   // Experts per dispatch: as many matrices as one binding holds.
   const auto per_group =
@@ -282,8 +279,7 @@ void VulkanBackend::mul_mat_id(Mat out, const Weight& w, Mat in, std::span<const
     if (group_items[g] == group_items[g + 1]) continue;  // no token for these experts
     const Operand wt =
         weight_operand(w, size_t{e0} * w.matrix_bytes(), size_t{n_e} * w.matrix_bytes());
-    const std::string shader =
-        shader_name("mul_mat_id", w.type, subgroup, aligned_ok(w, wt, in, x), tile);
+    const std::string shader = shader_name("mul_mat_id", w.type, lanes, tile);
     for (uint32_t i0 = group_items[g]; i0 < group_items[g + 1]; i0 += kMaxGroups) {
       const uint32_t n_items = std::min(kMaxGroups, group_items[g + 1] - i0);
       const MatPush push{out.cols,
@@ -302,7 +298,7 @@ void VulkanBackend::mul_mat_id(Mat out, const Weight& w, Mat in, std::span<const
                          i0,
                          e0};
       dispatch(shader, {wt, x, y, it, sl, b}, push,
-               Groups{(out.cols + kLocal - 1) / kLocal, n_items, 1}, kLocal, Tag::mul_mat_id);
+               Groups{(out.cols + wg_rows - 1) / wg_rows, n_items, 1}, kLocal, Tag::mul_mat_id);
     }
   }
 }
