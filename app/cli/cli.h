@@ -84,5 +84,6 @@ int cmd_search(const Args& args);
 int cmd_export(const Args& args);
 int cmd_import(const Args& args);
 int cmd_devices(const Args& args);
+int cmd_media_info(const Args& args);
 
 }  // namespace es::cli
