@@ -244,6 +244,7 @@ void ChatController::send(const Message& user, const GenerateParams& params,
         const uint32_t train = state.model->hparams().n_ctx_train;
         cp.n_ctx = train != 0 ? std::min(kChatContext, train) : kChatContext;
         state.runner = std::make_unique<ChatRunner>(*state.store, state.model, cp);
+        state.runner->set_projector(state.projector);
       }
       ChatTurnEvents events;
       auto last_stats = std::chrono::steady_clock::now() - std::chrono::seconds(1);

@@ -14,6 +14,9 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include "expertscope/error.h"
+#include "expertscope/media.h"
+
 namespace es::ui {
 
 namespace {
@@ -21,6 +24,18 @@ namespace {
 /// Text attachments larger than this are refused (they would not fit a context anyway).
 constexpr qint64 kMaxTextBytes = 4 << 20;
 constexpr qint64 kMaxImageBytes = 32 << 20;
+constexpr qint64 kMaxMediaBytes = qint64{512} << 20;
+
+/// What media::probe makes of a file: image, video, document, text or unknown; a broken
+/// file that claims to be media sets `error` and gives unknown.
+media::Kind probe_kind(const QString& path, QString* error) {
+  try {
+    return media::probe(QFile::encodeName(path).toStdString()).kind;
+  } catch (const Error& e) {
+    *error = QString::fromUtf8(e.what());
+    return media::Kind::unknown;
+  }
+}
 
 }  // namespace
 
@@ -52,6 +67,27 @@ bool read_attachment_file(const QString& path, bool accept_images, const QString
     file.seek(0);
     const QByteArray all = file.readAll();
     out->data.assign(all.begin(), all.end());
+  } else if (const media::Kind kind = probe_kind(path, error); kind == media::Kind::video ||
+                                                               kind == media::Kind::document ||
+                                                               kind == media::Kind::image) {
+    // Videos, PDFs and the image formats Qt does not read (BMP, TIFF ... via FFmpeg).
+    if (kind != media::Kind::document && !accept_images) {
+      *error =
+          QObject::tr("%1 is %2: %3")
+              .arg(name,
+                   kind == media::Kind::video ? QObject::tr("a video") : QObject::tr("an image"),
+                   images_why_not);
+      return false;
+    }
+    if (info.size() > kMaxMediaBytes) {
+      *error = QObject::tr("%1 is larger than 512 MiB").arg(name);
+      return false;
+    }
+    out->kind = kind == media::Kind::video ? "video" : kind == media::Kind::image ? "image" : "pdf";
+    const QByteArray all = file.readAll();
+    out->data.assign(all.begin(), all.end());
+  } else if (!error->isEmpty()) {
+    return false;  // a file that claims to be media but is broken: probe said why
   } else {
     if (info.size() > kMaxTextBytes) {
       *error = QObject::tr("%1 is larger than 4 MiB; attach a smaller text file").arg(name);

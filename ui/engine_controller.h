@@ -26,6 +26,7 @@
 #include "expertscope/gguf.h"
 #include "expertscope/model.h"
 #include "expertscope/model_info.h"
+#include "expertscope/projector.h"
 #include "expertscope/store.h"
 
 namespace es::ui {
@@ -40,6 +41,8 @@ struct EngineState {
   /// The same file loaded for running (null when it cannot run: `model_error` says why).
   std::shared_ptr<const Model> model;
   std::string model_error;
+  /// The vision projector beside `model` (null: none, images cannot be shown).
+  std::shared_ptr<const Projector> projector;
   /// The session store (opened by the chat controller).
   std::optional<Store> store;
   /// Chat turns of `model` recorded in `store` (made at the first turn, dropped when the

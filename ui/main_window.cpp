@@ -289,8 +289,15 @@ void MainWindow::ui_onOpened(const ModelSnapshotPtr& snapshot) {
       QCryptographicHash::hash(snapshot->path.toUtf8(), QCryptographicHash::Sha256)
           .toHex()
           .left(16)));
-  composer_->setAcceptsImages(false, tr("%1 has no vision projector, so it cannot see images")
-                                         .arg(QFileInfo(snapshot->path).fileName()));
+  if (!snapshot->projector_path.isEmpty()) {
+    composer_->setAcceptsImages(true, QString());
+  } else {
+    composer_->setAcceptsImages(
+        false, snapshot->projector_error.isEmpty()
+                   ? tr("%1 has no vision projector, so it cannot see images or video")
+                         .arg(QFileInfo(snapshot->path).fileName())
+                   : tr("its vision projector cannot be used: %1").arg(snapshot->projector_error));
+  }
   if (!snapshot->run_error.isEmpty()) {
     showProblem(tr("%1 can be inspected but not run: %2")
                     .arg(QFileInfo(snapshot->path).fileName(), snapshot->run_error));

@@ -104,6 +104,7 @@ void ModelLoader::rt_openModel(EngineState& state, const Request& request) {
     ModelSnapshot made = make_snapshot(request.path, file, summary);
     phase(OpenPhase::loading);
     std::shared_ptr<const Model> model;
+    std::shared_ptr<const Projector> projector;
     try {
       model = Model::load(QFile::encodeName(request.path).toStdString());
       // Read every page of the weights now, with progress and a chance to cancel, instead
@@ -135,6 +136,18 @@ void ModelLoader::rt_openModel(EngineState& state, const Request& request) {
         done += bytes.size();
       }
       request.send([id = request.id](ModelLoader& l) { l.ui_progress(id, 1.0); });
+      // A vision projector beside the model (MODEL.mmproj.gguf or mmproj-MODEL).
+      const std::filesystem::path pj =
+          Projector::find_beside(QFile::encodeName(request.path).toStdString());
+      if (!pj.empty()) {
+        try {
+          projector = Projector::load(pj, *model);
+          made.projector_path = QString::fromStdString(pj.string());
+          made.image_tokens = projector->image_tokens() + 2;
+        } catch (const Error& e) {
+          made.projector_error = QString::fromUtf8(e.what());
+        }
+      }
     } catch (const Error& e) {
       if (request.cancel && request.cancel->load()) throw;
       // The panel still shows what the file holds; chat says why it cannot run.
@@ -146,6 +159,7 @@ void ModelLoader::rt_openModel(EngineState& state, const Request& request) {
     state.summary = std::move(summary);
     state.file = std::move(file);
     state.model = std::move(model);
+    state.projector = std::move(projector);
     state.model_error = snapshot->run_error.toStdString();
   } catch (const std::bad_alloc&) {
     error = tr("%1: out of memory while reading the model").arg(request.path);
@@ -163,6 +177,7 @@ void ModelLoader::rt_openModel(EngineState& state, const Request& request) {
 
 void ModelLoader::rt_closeModel(EngineState& state, const Request& request) {
   state.runner.reset();
+  state.projector.reset();
   state.model.reset();
   state.model_error.clear();
   state.summary.reset();

@@ -35,6 +35,10 @@ struct ModelSnapshot {
   std::vector<TensorRow> tensors;  ///< In file order.
   /// Empty when the engine can run the model; otherwise why not (the panel still shows it).
   QString run_error;
+  /// The vision projector found beside the model (empty: none), or why it cannot be used.
+  QString projector_path;
+  QString projector_error;
+  uint32_t image_tokens = 0;  ///< Tokens one image costs with it (markers included).
 };
 
 /// Shared, immutable: the engine thread makes it, the UI thread reads it.

@@ -14,8 +14,12 @@
 #include "cli.h"
 #include "expertscope/chat_session.h"
 #include "expertscope/chat_template.h"
+#include "expertscope/document.h"
 #include "expertscope/generate.h"
+#include "expertscope/media.h"
 #include "expertscope/model.h"
+#include "expertscope/multimodal.h"
+#include "expertscope/projector.h"
 #include "expertscope/store.h"
 #include "expertscope/tokenizer.h"
 #include "expertscope/trace.h"
@@ -53,27 +57,53 @@ extern "C" void on_interrupt(int /*signal*/) {
 }
 
 /// A file given with --attach: text files (valid UTF-8) become part of the user turn.
-Attachment read_attachment(const std::filesystem::path& path) {
+/// A file given with --attach (any kind), --image, --video or --file (`want`: the kind
+/// the option promises, or unset), checked by its content (media::probe).
+Attachment read_attachment(const std::filesystem::path& path, media::Kind want) {
   require_readable_file(path);
+  const media::ProbeResult probe = media::probe(path);
+  const auto refuse = [&](const char* what) {
+    throw Error(ErrorKind::bad_input, path.string() + ": not " + what + " (it is " +
+                                          std::string(media::kind_name(probe.kind)) + ")");
+  };
+  if (want == media::Kind::image && probe.kind != media::Kind::image) refuse("an image");
+  if (want == media::Kind::video && probe.kind != media::Kind::video) refuse("a video");
+  if (want == media::Kind::text && probe.kind != media::Kind::text &&
+      probe.kind != media::Kind::document) {
+    refuse("a text file or a PDF");
+  }
+  if (probe.kind == media::Kind::unknown) {
+    throw Error(ErrorKind::unsupported,
+                path.string() + ": not an image, video, PDF or UTF-8 text file this build reads");
+  }
   std::ifstream in(path, std::ios::binary);
   std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!in.good() && !in.eof()) throw Error(ErrorKind::io, path.string() + ": cannot be read");
-  const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
-  if (text.find('\0') != std::string_view::npos || !is_valid_utf8(text)) {
-    throw Error(ErrorKind::unsupported,
-                path.string() +
-                    ": not a UTF-8 text file; images, video and PDF need the "
-                    "media module, which this build does not have yet");
-  }
   Attachment a;
-  a.kind = "text";
   a.file_name = path.filename().string();
   const std::string ext = path.extension().string();
-  a.mime_type = ext == ".md"     ? "text/markdown"
-                : ext == ".csv"  ? "text/csv"
-                : ext == ".json" ? "application/json"
-                : ext == ".html" ? "text/html"
-                                 : "text/plain";
+  switch (probe.kind) {
+    case media::Kind::image:
+      a.kind = "image";
+      a.mime_type = "image/" + (probe.codec.empty() ? std::string("unknown") : probe.codec);
+      break;
+    case media::Kind::video:
+      a.kind = "video";
+      a.mime_type = "video/" + (probe.container.empty() ? std::string("unknown") : probe.container);
+      break;
+    case media::Kind::document:
+      a.kind = "pdf";
+      a.mime_type = "application/pdf";
+      break;
+    default:
+      a.kind = "text";
+      a.mime_type = ext == ".md"     ? "text/markdown"
+                    : ext == ".csv"  ? "text/csv"
+                    : ext == ".json" ? "application/json"
+                    : ext == ".html" ? "text/html"
+                                     : "text/plain";
+      break;
+  }
   a.size = data.size();
   a.data = std::move(data);
   return a;
@@ -110,10 +140,11 @@ std::string settings_json(const Args& args, const GenerateParams& gp, const Cont
 
 int cmd_generate(const Args& args) {
   args.reject_unknown_options(
-      {"-m",        "--model", "--prompt",  "--chat",           "-n",         "--temp",
-       "--top-k",   "--top-p", "--min-p",   "--repeat-penalty", "--seed",     "--backend",
-       "--threads", "--ctx",   "--routing", "--stop",           "--quiet",    "--db",
-       "--session", "--title", "--attach",  "--flush-ms",       "--flush-log"});
+      {"-m",        "--model", "--prompt",  "--chat",           "-n",          "--temp",
+       "--top-k",   "--top-p", "--min-p",   "--repeat-penalty", "--seed",      "--backend",
+       "--threads", "--ctx",   "--routing", "--stop",           "--quiet",     "--db",
+       "--session", "--title", "--attach",  "--flush-ms",       "--flush-log", "--image",
+       "--video",   "--file",  "--mmproj"});
   std::optional<std::string> model_path = args.value("-m");
   if (!model_path) model_path = args.value("--model");
   if (!model_path) throw usage_error("generate: no model given (-m MODEL)");
@@ -144,10 +175,18 @@ int cmd_generate(const Args& args) {
   user.role = "user";
   user.content = raw ? *raw : *chat_text;
   for (size_t i = 0; i + 1 < args.items().size(); ++i) {
-    if (args.items()[i] == "--attach")
-      user.attachments.push_back(read_attachment(args.items()[i + 1]));
+    const std::string& opt = args.items()[i];
+    const media::Kind want = opt == "--image"   ? media::Kind::image
+                             : opt == "--video" ? media::Kind::video
+                             : opt == "--file"  ? media::Kind::text
+                                                : media::Kind::unset;
+    if (opt == "--attach" || want != media::Kind::unset) {
+      user.attachments.push_back(read_attachment(args.items()[i + 1], want));
+    }
   }
-  if (raw && !user.attachments.empty()) throw usage_error("--attach needs --chat");
+  if (raw && !user.attachments.empty()) {
+    throw usage_error("--attach, --image, --video and --file need --chat");
+  }
 
   // The store is opened first: a damaged database is reported before any work is done.
   std::optional<Store> store;
@@ -178,6 +217,15 @@ int cmd_generate(const Args& args) {
 
   require_readable_file(*model_path);
   const auto model = Model::load(*model_path);
+  // The vision projector: --mmproj, else one beside the model.
+  std::shared_ptr<const Projector> projector;
+  const std::filesystem::path mmproj = args.value("--mmproj").has_value()
+                                           ? std::filesystem::path(*args.value("--mmproj"))
+                                           : Projector::find_beside(*model_path);
+  if (!mmproj.empty()) {
+    require_readable_file(mmproj);
+    projector = Projector::load(mmproj, *model);
+  }
   int64_t n_ctx = 0;  // 0: fit the prompt and n_predict
   if (const auto c = args.value("--ctx")) {
     n_ctx = parse_int(*c, "--ctx");
@@ -191,11 +239,11 @@ int cmd_generate(const Args& args) {
   const bool quiet = args.has("--quiet");
   ChatTurnEvents events;
   events.on_prompt_routing = [&](const RoutingBatch& rb, std::span<const int32_t> toks,
-                                 uint32_t start) {
+                                 uint32_t start, std::span<const Modality> modalities) {
     if (!routing_out || rb.moe_layers.empty()) return;
     std::vector<int32_t> pos(toks.size());
     for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int32_t>(start + i);
-    trace.append(rb, toks, pos, Modality::text);
+    trace.append(rb, toks, pos, modalities);
   };
   events.on_token = [&](const TokenEvent& ev) {
     if (!quiet) {
@@ -222,6 +270,7 @@ int cmd_generate(const Args& args) {
   const Tokenizer* tokenizer = nullptr;
   if (store) {
     runner.emplace(*store, model, cp);
+    runner->set_projector(projector);
     tokenizer = &runner->tokenizer();
     turn_result = runner->run_turn(session, user, turn, events, &g_cancel);
     if (runner->context() != nullptr) report_backend(*runner->context());
@@ -229,12 +278,11 @@ int cmd_generate(const Args& args) {
     // Not recorded: the same prompt and generation without a store.
     own_tokenizer.emplace(Tokenizer::from_gguf(model->file()));
     tokenizer = &*own_tokenizer;
-    const std::string text =
-        raw ? *raw : render_chat_prompt(*model, *tokenizer, {}, user, &turn_result.prompt_warning);
-    EncodeOptions eo;
-    eo.add_special = true;  // BOS where the model's metadata asks for it
-    const std::vector<TokenId> ids = tokenizer->encode(text, eo);
-    const std::vector<int32_t> prompt(ids.begin(), ids.end());
+    const ChatPrompt built = build_chat_prompt(*model, *tokenizer, projector.get(), {}, user,
+                                               raw.has_value(), &turn_result.prompt_warning);
+    const std::vector<int32_t>& prompt = built.tokens;
+    const std::vector<Modality> modalities =
+        position_modalities(static_cast<uint32_t>(prompt.size()), built.spans);
     if (cp.n_ctx == 0) cp.n_ctx = static_cast<uint32_t>(prompt.size() + gp.n_predict + 1);
     if (prompt.size() >= cp.n_ctx) {
       throw Error(ErrorKind::bad_input, "the prompt has " + std::to_string(prompt.size()) +
@@ -243,8 +291,13 @@ int cmd_generate(const Args& args) {
     }
     Context ctx(model, cp);
     report_backend(ctx);
+    const auto on_prompt = [&](const RoutingBatch& rb, std::span<const int32_t> toks,
+                               uint32_t start) {
+      events.on_prompt_routing(rb, toks, start,
+                               std::span<const Modality>(modalities.data() + start, toks.size()));
+    };
     turn_result.generation =
-        generate(ctx, *tokenizer, prompt, gp, events.on_token, events.on_prompt_routing, &g_cancel);
+        generate(ctx, *tokenizer, prompt, gp, events.on_token, on_prompt, &g_cancel, built.spans);
   }
   if (!turn_result.prompt_warning.empty()) {
     std::fprintf(stderr, "warning: %s\n", turn_result.prompt_warning.c_str());

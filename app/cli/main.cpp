@@ -42,8 +42,11 @@ constexpr Command kCommands[] = {
      "-m MODEL (--prompt S | --chat S) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]\n"
      "         [--seed S] [--stop S]... [--ctx N] [--backend B] [--threads N] [--routing "
      "OUT.json]\n"
-     "         [--db FILE [--session ID|new] [--title T] [--attach FILE]... [--flush-ms MS]]",
-     "generate text, streamed to stdout; the routing of every position as JSON", cmd_generate},
+     "         [--image F]... [--video F]... [--file F]... [--attach F]... [--mmproj F]\n"
+     "         [--db FILE [--session ID|new] [--title T] [--flush-ms MS]]",
+     "generate text, streamed to stdout; the routing of every position as JSON (images and\n"
+     "         video need a vision projector: --mmproj, or MODEL.mmproj.gguf beside it)",
+     cmd_generate},
     {"sessions",
      "--db FILE [--check | --move-aside | --delete ID | --rename ID --title T] [--compact]",
      "the sessions of a store as JSON; checking, renaming, deleting, moving it aside",

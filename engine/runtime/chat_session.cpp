@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "expertscope/chat_template.h"
+#include "expertscope/document.h"
 #include "expertscope/error.h"
 #include "expertscope/trace.h"
 
@@ -29,7 +30,8 @@ std::vector<int32_t> known_context(const Session& session) {
   return ids;
 }
 
-size_t common_prefix(std::span<const int32_t> a, std::span<const int32_t> b) {
+template <typename A, typename B>
+size_t common_prefix(const A& a, const B& b) {
   size_t n = 0;
   while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
   return n;
@@ -110,27 +112,42 @@ class AnswerRecorder {
 
 }  // namespace
 
-std::string message_model_text(const Message& m) {
+std::string media_marker(size_t i) {
+  return "\x1e"
+         "es-media:" +
+         std::to_string(i) + "\x1e";
+}
+
+std::string message_model_text(const Message& m, bool media_markers) {
   std::string out;
+  size_t n_media = 0;
   for (const Attachment& a : m.attachments) {
-    if (a.kind != "text") continue;
-    out += "[file: " + a.file_name + "]\n";
-    out.append(a.data.begin(), a.data.end());
+    if (a.kind == "image" || a.kind == "video") {
+      out += media_markers ? media_marker(n_media) + "\n"
+                           : "[" + a.kind + ": " + a.file_name + " (not shown to this model)]\n";
+      ++n_media;
+      continue;
+    }
+    if (a.data.empty()) continue;  // loaded without data
+    out += media::attachment_text(a.data, a.file_name, a.mime_type);
     if (!out.empty() && out.back() != '\n') out += '\n';
-    out += "[end of file]\n\n";
+    out += '\n';
   }
   return out + m.content;
 }
 
-std::string render_chat_prompt(const Model& model, const Tokenizer& tokenizer,
-                               const std::vector<Message>& history, const Message& user,
-                               std::string* warning) {
+namespace {
+
+/// render_chat_prompt, with media markers when `markers` is set.
+std::string render(const Model& model, const Tokenizer& tokenizer,
+                   const std::vector<Message>& history, const Message& user, std::string* warning,
+                   bool markers) {
   chat::ChatContext c;
   for (const Message& m : history) {
     if (m.role == "assistant" && m.content.empty()) continue;  // nothing was said
-    c.messages.push_back(chat::ChatMessage::text(m.role, message_model_text(m)));
+    c.messages.push_back(chat::ChatMessage::text(m.role, message_model_text(m, markers)));
   }
-  c.messages.push_back(chat::ChatMessage::text("user", message_model_text(user)));
+  c.messages.push_back(chat::ChatMessage::text("user", message_model_text(user, markers)));
   c.add_generation_prompt = true;
   if (tokenizer.bos() != no_token) c.bos_token = std::string(tokenizer.token_text(tokenizer.bos()));
   if (tokenizer.eos() != no_token) c.eos_token = std::string(tokenizer.token_text(tokenizer.eos()));
@@ -138,6 +155,116 @@ std::string render_chat_prompt(const Model& model, const Tokenizer& tokenizer,
   chat::RenderOutcome r = chat::render_or_fallback(source, c);
   if (warning != nullptr && r.warning) *warning = *r.warning;
   return std::move(r.text);
+}
+
+/// A 40-bit key of an attachment's content (the first 10 hex digits of its SHA-256).
+int64_t content_key(const std::string& sha256_hex) {
+  return static_cast<int64_t>(std::stoull(sha256_hex.substr(0, 10), nullptr, 16));
+}
+
+}  // namespace
+
+std::string render_chat_prompt(const Model& model, const Tokenizer& tokenizer,
+                               const std::vector<Message>& history, const Message& user,
+                               std::string* warning) {
+  return render(model, tokenizer, history, user, warning, false);
+}
+
+ChatPrompt build_chat_prompt(const Model& model, const Tokenizer& tokenizer,
+                             const Projector* projector, const std::vector<Message>& history,
+                             const Message& user, bool raw, std::string* warning,
+                             MediaCache* cache) {
+  MediaCache local;
+  if (cache == nullptr) cache = &local;
+  ChatPrompt p;
+  EncodeOptions eo;
+  eo.add_special = true;  // BOS where the model's metadata asks for it
+  if (raw) {
+    const std::vector<TokenId> ids = tokenizer.encode(user.content, eo);
+    p.tokens.assign(ids.begin(), ids.end());
+    p.keys.assign(p.tokens.begin(), p.tokens.end());
+    return p;
+  }
+  // Every image and video of the conversation, in order.
+  std::vector<const Attachment*> media;
+  for (const Message* m : [&] {
+         std::vector<const Message*> all;
+         for (const Message& h : history) all.push_back(&h);
+         all.push_back(&user);
+         return all;
+       }()) {
+    for (const Attachment& a : m->attachments) {
+      if (a.kind == "image" || a.kind == "video") media.push_back(&a);
+    }
+  }
+  if (projector == nullptr) {
+    if (!media.empty() && warning != nullptr) {
+      *warning += std::string(warning->empty() ? "" : "; ") +
+                  "this model has no vision projector: " + media.front()->file_name +
+                  (media.size() > 1 ? " and the other pictures are" : " is") +
+                  " named to it, not shown";
+    }
+    const std::string text = render(model, tokenizer, history, user, warning, false);
+    const std::vector<TokenId> ids = tokenizer.encode(text, eo);
+    p.tokens.assign(ids.begin(), ids.end());
+    p.keys.assign(p.tokens.begin(), p.tokens.end());
+    return p;
+  }
+  // Markers in each message count from 0: number them across the conversation instead by
+  // rendering each message's markers and mapping them in order of appearance.
+  const std::string text = render(model, tokenizer, history, user, warning, true);
+  const std::string head =
+      "\x1e"
+      "es-media:";
+  size_t at = 0;
+  size_t next_media = 0;
+  bool first = true;
+  const auto add_text = [&](std::string_view piece) {
+    EncodeOptions o = eo;
+    o.add_special = first;
+    first = false;
+    if (piece.empty()) return;
+    const std::vector<TokenId> ids = tokenizer.encode(piece, o);
+    p.tokens.insert(p.tokens.end(), ids.begin(), ids.end());
+    p.keys.insert(p.keys.end(), ids.begin(), ids.end());
+  };
+  while (true) {
+    const size_t m = text.find(head, at);
+    if (m == std::string::npos) break;
+    const size_t end = text.find('\x1e', m + head.size());
+    if (end == std::string::npos || next_media >= media.size()) break;
+    add_text(std::string_view(text).substr(at, m - at));
+    const Attachment& a = *media[next_media++];
+    const std::string sha = a.sha256.empty() ? sha256_hex(a.data) : a.sha256;
+    auto& cached = (*cache)[sha];
+    if (!cached) {
+      if (a.data.empty()) {
+        throw Error(ErrorKind::usage, a.file_name + ": the attachment's data was not loaded");
+      }
+      cached = std::make_shared<const EncodedMedia>(encode_media(*projector, a.data, a.file_name));
+    }
+    const EncodedMedia& e = *cached;
+    const auto base = static_cast<uint32_t>(p.tokens.size());
+    const int64_t key = content_key(sha);
+    uint32_t row = 0;
+    uint32_t run_start = UINT32_MAX;
+    for (size_t i = 0; i < e.tokens.size(); ++i) {
+      const int32_t t = e.tokens[i];
+      p.tokens.push_back(t);
+      const bool pad = t == projector->tokens().pad;
+      p.keys.push_back(pad ? -1 - ((key << 20) ^ row) : t);
+      if (pad && run_start == UINT32_MAX) run_start = base + static_cast<uint32_t>(i);
+      if (pad) ++row;
+    }
+    if (run_start != UINT32_MAX) {
+      p.spans.push_back(MediaSpan{run_start, row, e.rows.data(), e.modality});
+      p.media.push_back(cached);
+    }
+    at = end + 1;
+    if (at < text.size() && text[at] == '\n') ++at;
+  }
+  add_text(std::string_view(text).substr(at));
+  return p;
 }
 
 ChatRunner::ChatRunner(Store& store, std::shared_ptr<const Model> model,
@@ -163,14 +290,10 @@ ChatTurnResult ChatRunner::run_turn(std::optional<int64_t> session_id, const Mes
       throw Error(ErrorKind::usage, "a raw prompt cannot continue a session");
     }
   }
-  const std::string text =
-      options.raw_prompt
-          ? user.content
-          : render_chat_prompt(*model_, tokenizer_, history.messages, user, &result.prompt_warning);
-  EncodeOptions eo;
-  eo.add_special = true;  // BOS where the model's metadata asks for it
-  const std::vector<TokenId> ids = tokenizer_.encode(text, eo);
-  const std::vector<int32_t> prompt(ids.begin(), ids.end());
+  const ChatPrompt built =
+      build_chat_prompt(*model_, tokenizer_, projector_.get(), history.messages, user,
+                        options.raw_prompt, &result.prompt_warning, &media_cache_);
+  const std::vector<int32_t>& prompt = built.tokens;
   if (prompt.empty()) throw Error(ErrorKind::usage, "the prompt is empty");
   result.n_prompt_tokens = static_cast<uint32_t>(prompt.size());
 
@@ -179,7 +302,7 @@ ChatTurnResult ChatRunner::run_turn(std::optional<int64_t> session_id, const Mes
     ContextParams p = params_;
     if (p.n_ctx == 0) p.n_ctx = static_cast<uint32_t>(std::min<uint64_t>(need, uint64_t{1} << 24));
     context_ = std::make_unique<Context>(model_, p);
-    context_tokens_.clear();
+    context_keys_.clear();
   }
   if (prompt.size() >= context_->n_ctx()) {
     throw Error(ErrorKind::bad_input, "the prompt has " + std::to_string(prompt.size()) +
@@ -193,9 +316,19 @@ ChatTurnResult ChatRunner::run_turn(std::optional<int64_t> session_id, const Mes
   // Only what the session's stored routing covers is reused, so that the session's trace
   // is complete (a new session re-evaluates a template prefix another session cached).
   const size_t n_cached =
-      std::min({common_prefix(context_tokens_, prompt), prompt.size() - 1, n_stored});
+      std::min({common_prefix(context_keys_, built.keys), prompt.size() - 1, n_stored});
   context_->truncate(static_cast<uint32_t>(n_cached));
-  context_tokens_.resize(n_cached);
+  context_keys_.resize(n_cached);
+  // The projected spans of the part evaluated now, relative to it.
+  std::vector<MediaSpan> spans;
+  for (const MediaSpan& s : built.spans) {
+    if (s.offset + s.n <= n_cached) continue;
+    const uint32_t skip = s.offset < n_cached ? static_cast<uint32_t>(n_cached) - s.offset : 0;
+    spans.push_back(MediaSpan{s.offset + skip - static_cast<uint32_t>(n_cached), s.n - skip,
+                              s.rows + size_t{skip} * model_->hparams().n_embd, s.modality});
+  }
+  const std::vector<Modality> modalities =
+      position_modalities(static_cast<uint32_t>(prompt.size()), built.spans);
   result.n_reused_tokens = static_cast<uint32_t>(n_cached);
 
   // First writes: the session, the user message, the streaming answer.
@@ -231,7 +364,8 @@ ChatTurnResult ChatRunner::run_turn(std::optional<int64_t> session_id, const Mes
   // message keeps the positions from n_stored on.
   const auto on_prompt = [&](const RoutingBatch& routing, std::span<const int32_t> tokens,
                              uint32_t start) {
-    if (events.on_prompt_routing) events.on_prompt_routing(routing, tokens, start);
+    const std::span<const Modality> mods(modalities.data() + start, tokens.size());
+    if (events.on_prompt_routing) events.on_prompt_routing(routing, tokens, start, mods);
     if (routing.moe_layers.empty() || routing.n_tokens != tokens.size()) return;
     StreamingDecoder decoder(tokenizer_);
     std::vector<std::string> texts;
@@ -242,10 +376,10 @@ ChatTurnResult ChatRunner::run_turn(std::optional<int64_t> session_id, const Mes
     std::vector<int32_t> positions(tokens.size());
     for (size_t i = 0; i < tokens.size(); ++i) positions[i] = static_cast<int32_t>(start + i);
     RoutingTrace all;
-    all.append(routing, tokens, positions, Modality::text);
+    all.append(routing, tokens, positions, mods);
     RoutingTrace kept;
     kept.append(all.batch(TokenRange{first, static_cast<uint32_t>(tokens.size())}),
-                tokens.subspan(first), std::span(positions).subspan(first), Modality::text);
+                tokens.subspan(first), std::span(positions).subspan(first), mods.subspan(first));
     store_->set_trace(result.user_message_id, kept, std::span(texts).subspan(first));
     log("prompt-trace " + std::to_string(result.user_message_id) + " " +
         std::to_string(tokens.size() - first));
@@ -255,15 +389,15 @@ ChatTurnResult ChatRunner::run_turn(std::optional<int64_t> session_id, const Mes
     return events.on_token ? events.on_token(ev) : true;
   };
   result.generation = generate(*context_, tokenizer_, std::span(prompt).subspan(n_cached),
-                               options.generate, on_token, on_prompt, cancel);
+                               options.generate, on_token, on_prompt, cancel, spans);
   // What the context now holds: the prompt and every evaluated answer token (a final
   // end-of-generation token is not evaluated).
-  context_tokens_.assign(prompt.begin(), prompt.end());
+  context_keys_ = built.keys;
   for (const int32_t t : result.generation.tokens) {
-    if (context_tokens_.size() >= context_->n_past()) break;
-    context_tokens_.push_back(t);
+    if (context_keys_.size() >= context_->n_past()) break;
+    context_keys_.push_back(t);
   }
-  context_tokens_.resize(std::min<size_t>(context_tokens_.size(), context_->n_past()));
+  context_keys_.resize(std::min<size_t>(context_keys_.size(), context_->n_past()));
   recorder.finish(result.generation, options.settings_json);
   return result;
 }

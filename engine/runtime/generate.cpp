@@ -64,7 +64,7 @@ std::string_view stop_reason_name(StopReason reason) noexcept {
 GenerateResult generate(Context& ctx, const Tokenizer& tokenizer, std::span<const int32_t> prompt,
                         const GenerateParams& params, const TokenCallback& on_token,
                         const PromptRoutingCallback& on_prompt_routing,
-                        const std::atomic<bool>* cancel) {
+                        const std::atomic<bool>* cancel, std::span<const MediaSpan> media) {
   GenerateResult result;
   result.n_prompt = static_cast<uint32_t>(prompt.size());
   const auto t0 = Clock::now();
@@ -73,11 +73,64 @@ GenerateResult generate(Context& ctx, const Tokenizer& tokenizer, std::span<cons
   };
   if (prompt.empty()) throw Error(ErrorKind::usage, "generate: the prompt is empty");
   const uint32_t start = ctx.n_past();
-  if (!ctx.decode(prompt, LogitsRows::last, cancel)) {
-    result.reason = StopReason::cancelled;
-    return result;
+  if (media.empty()) {
+    if (!ctx.decode(prompt, LogitsRows::last, cancel)) {
+      result.reason = StopReason::cancelled;
+      return result;
+    }
+    if (on_prompt_routing) on_prompt_routing(ctx.routing(), prompt, start);
+  } else {
+    // Text and projected spans in turn; the routing of the pieces is joined. Checked
+    // whole first, so that nothing is evaluated when a piece would be refused.
+    const uint32_t n_embd = ctx.model().hparams().n_embd;
+    const uint32_t n_vocab = ctx.model().hparams().n_vocab;
+    if (prompt.size() > ctx.n_ctx() - ctx.n_past()) {
+      throw Error(ErrorKind::bad_input,
+                  std::to_string(prompt.size()) +
+                      " tokens do not fit in the context: " + std::to_string(ctx.n_past()) +
+                      " of " + std::to_string(ctx.n_ctx()) + " positions are used");
+    }
+    for (const int32_t t : prompt) {
+      if (t < 0 || static_cast<uint32_t>(t) >= n_vocab) {
+        throw Error(ErrorKind::bad_input,
+                    "token id " + std::to_string(t) + " is outside the vocabulary");
+      }
+    }
+    RoutingBatch all;
+    const auto piece = [&](uint32_t b, uint32_t e, const float* rows) {
+      if (b >= e) return true;
+      const std::span<const float> emb = rows != nullptr
+                                             ? std::span<const float>(rows, size_t{e - b} * n_embd)
+                                             : std::span<const float>();
+      if (!ctx.decode(prompt.subspan(b, e - b), LogitsRows::last, cancel, emb)) return false;
+      const RoutingBatch& r = ctx.routing();
+      if (all.n_tokens == 0) {
+        all = r;
+      } else {
+        all.n_tokens += r.n_tokens;
+        all.experts.insert(all.experts.end(), r.experts.begin(), r.experts.end());
+        all.weights.insert(all.weights.end(), r.weights.begin(), r.weights.end());
+        all.entropy.insert(all.entropy.end(), r.entropy.begin(), r.entropy.end());
+        all.full_probs.insert(all.full_probs.end(), r.full_probs.begin(), r.full_probs.end());
+      }
+      return true;
+    };
+    uint32_t at = 0;
+    bool ok = true;
+    for (const MediaSpan& s : media) {
+      if (s.offset < at || s.offset + s.n > prompt.size()) {
+        throw Error(ErrorKind::usage, "generate: media spans out of order or outside the prompt");
+      }
+      ok = ok && piece(at, s.offset, nullptr) && piece(s.offset, s.offset + s.n, s.rows);
+      at = s.offset + s.n;
+    }
+    ok = ok && piece(at, static_cast<uint32_t>(prompt.size()), nullptr);
+    if (!ok) {
+      result.reason = StopReason::cancelled;
+      return result;
+    }
+    if (on_prompt_routing) on_prompt_routing(all, prompt, start);
   }
-  if (on_prompt_routing) on_prompt_routing(ctx.routing(), prompt, start);
   result.prompt_ms = ms_since(t0);
   const auto t_gen = Clock::now();
 

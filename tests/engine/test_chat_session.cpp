@@ -7,7 +7,10 @@
 
 #include "expertscope/chat_session.h"
 #include "expertscope/error.h"
+#include "expertscope/projector.h"
+#include "expertscope/trace.h"
 #include "tiny_models.h"
+#include "tiny_projector.h"
 
 using namespace es;
 
@@ -20,6 +23,45 @@ ChatTurnOptions greedy(uint32_t n) {
   o.generate.stop_at_eog = false;
   o.settings_json = R"({"temperature":0})";
   return o;
+}
+
+/// A 24-bit BMP of one colour (what FFmpeg's bmp decoder reads; no encoder needed).
+std::vector<uint8_t> solid_bmp(int w, int h, uint8_t r, uint8_t g, uint8_t b) {
+  const int row = (w * 3 + 3) / 4 * 4;
+  const uint32_t size = 54 + static_cast<uint32_t>(row * h);
+  std::vector<uint8_t> out(size, 0);
+  const auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) out[at + i] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  out[0] = 'B';
+  out[1] = 'M';
+  put32(2, size);
+  put32(10, 54);
+  put32(14, 40);
+  put32(18, static_cast<uint32_t>(w));
+  put32(22, static_cast<uint32_t>(h));
+  out[26] = 1;
+  out[28] = 24;
+  put32(34, static_cast<uint32_t>(row * h));
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      uint8_t* p = out.data() + 54 + y * row + x * 3;
+      p[0] = b;
+      p[1] = g;
+      p[2] = r;
+    }
+  }
+  return out;
+}
+
+Attachment image_attachment(const std::string& name, std::vector<uint8_t> bytes) {
+  Attachment a;
+  a.kind = "image";
+  a.file_name = name;
+  a.mime_type = "image/bmp";
+  a.size = bytes.size();
+  a.data = std::move(bytes);
+  return a;
 }
 
 Message user_message(const std::string& text) {
@@ -42,6 +84,73 @@ class TestChatSession : public QObject {
     const std::string path = dir_.filePath("m.gguf").toStdString();
     test::write_tiny_model(test::tiny_spec(Arch::deepseek2), path);
     model_ = Model::load(path);
+  }
+
+  /// An image attachment reaches the model through the projector: its placeholder
+  /// positions are tagged image in the stored trace, another picture gives another
+  /// answer's routing, and a later turn reuses the cache only up to where the pictures
+  /// differ. Without a projector the picture is named to the model, with a warning.
+  void an_image_attachment_reaches_the_model() {
+    const std::string olmoe = dir_.filePath("olmoe.gguf").toStdString();
+    test::write_tiny_model(test::tiny_spec(Arch::olmoe), olmoe);
+    const auto model = Model::load(olmoe);
+    test::TinyProjectorSpec ps;
+    ps.n_embd = model->hparams().n_embd;
+    const std::string mmproj = dir_.filePath("olmoe.mmproj.gguf").toStdString();
+    test::write_tiny_projector(ps, mmproj);
+    std::shared_ptr<const Projector> projector = Projector::load(mmproj, *model);
+
+    Store store(dir_.filePath("image.db").toStdString());
+    ContextParams cp;
+    cp.n_ctx = 512;
+    ChatRunner runner(store, model, cp);
+    runner.set_projector(projector);
+    Message red = user_message("What colour is this?");
+    red.attachments.push_back(image_attachment("red.bmp", solid_bmp(20, 12, 220, 10, 10)));
+    const auto a = runner.run_turn(std::nullopt, red, greedy(6));
+    QVERIFY2(a.prompt_warning.empty(), a.prompt_warning.c_str());
+    const Session s = store.load_session(a.session_id);
+    const RoutingTrace& trace = *s.messages[0].trace;
+    uint32_t n_image = 0;
+    for (uint32_t t = 0; t < trace.n_tokens(); ++t) {
+      if (trace.modality(t) == Modality::image) {
+        ++n_image;
+        QCOMPARE(trace.token_id(t), projector->tokens().pad);
+      }
+    }
+    QCOMPARE(n_image, projector->image_tokens());
+
+    // Another picture, same words: the image positions route differently.
+    Message blue = user_message("What colour is this?");
+    blue.attachments.push_back(image_attachment("blue.bmp", solid_bmp(20, 12, 10, 10, 220)));
+    const auto b = runner.run_turn(std::nullopt, blue, greedy(6));
+    const Session sb = store.load_session(b.session_id);
+    // The cache held the red picture: only the text before it may be reused.
+    QVERIFY(b.n_reused_tokens < a.n_prompt_tokens - projector->image_tokens());
+    const RoutingTrace& tb = *sb.messages[0].trace;
+    QCOMPARE(tb.n_tokens(), trace.n_tokens());
+    bool differs = false;
+    for (uint32_t t = 0; t < trace.n_tokens() && !differs; ++t) {
+      if (trace.modality(t) != Modality::image) continue;
+      for (uint32_t m = 0; m < trace.shape().moe_layers.size(); ++m) {
+        differs = differs || trace.expert(t, m, 0) != tb.expert(t, m, 0) ||
+                  trace.weight(t, m, 0) != tb.weight(t, m, 0);
+      }
+    }
+    QVERIFY(differs);
+
+    // The same again on a fresh runner gives the same answer (nothing stale reused).
+    ChatRunner fresh(store, model, cp);
+    fresh.set_projector(projector);
+    const auto b2 = fresh.run_turn(std::nullopt, blue, greedy(6));
+    QCOMPARE(b2.generation.tokens, b.generation.tokens);
+
+    // No projector: named, not shown, and said so.
+    ChatRunner blind(store, model, cp);
+    const auto c = blind.run_turn(std::nullopt, red, greedy(2));
+    QVERIFY2(c.prompt_warning.find("no vision projector") != std::string::npos,
+             c.prompt_warning.c_str());
+    QVERIFY2(c.prompt_warning.find("red.bmp") != std::string::npos, c.prompt_warning.c_str());
   }
 
   void reusing_the_cache_changes_nothing() {

@@ -23,6 +23,7 @@
 #include "conversation_view.h"
 #include "device_picker.h"
 #include "expertscope/store.h"
+#include "expertscope/trace.h"
 #include "main_window.h"
 #include "model_panel.h"
 #include "path_view.h"
@@ -30,6 +31,7 @@
 #include "sampling_panel.h"
 #include "sessions_sidebar.h"
 #include "tiny_models.h"
+#include "tiny_projector.h"
 
 using es::ui::MainWindow;
 
@@ -253,6 +255,39 @@ class TestChat : public QObject {
                qPrintable(exported.last().at(1).toString()));
       QVERIFY2(QFileInfo(path).size() > 0, ext);
     }
+  }
+
+  /// A model with a vision projector beside it: a pasted picture is attached, sent, and
+  /// reaches the model — the stored user message's trace has image positions.
+  void a_pasted_image_reaches_a_model_with_a_projector() {
+    const QString seeing = dir_.filePath("seeing.gguf");
+    es::test::TinyModelSpec spec = es::test::tiny_spec(es::Arch::olmoe);
+    es::test::write_tiny_model(spec, seeing.toStdString());
+    es::test::TinyProjectorSpec ps;
+    ps.n_embd = spec.n_embd;
+    es::test::write_tiny_projector(ps, dir_.filePath("seeing.mmproj.gguf").toStdString());
+    MainWindow w(options("seeing.db"));
+    w.show();
+    QVERIFY(open_model(w, seeing));
+    QImage image(40, 30, QImage::Format_RGB32);
+    image.fill(Qt::darkGreen);
+    QGuiApplication::clipboard()->setImage(image);
+    w.composer()->editor()->setFocus();
+    w.composer()->editor()->paste();
+    QTRY_COMPARE_WITH_TIMEOUT(w.composer()->attachments().size(), size_t{1}, kTimeoutMs);
+    w.sampling()->setTemperature(0);
+    w.sampling()->setMaxTokens(4);
+    QSignalSpy loaded(w.chat(), &es::ui::ChatController::sessionLoaded);
+    send(w, QStringLiteral("What is in the picture?"));
+    QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), kTimeoutMs);
+    const auto session = loaded.last().at(0).value<es::ui::SessionPtr>();
+    QCOMPARE(session->messages[0].attachments.size(), size_t{1});
+    const es::RoutingTrace& trace = *session->messages[0].trace;
+    uint32_t n_image = 0;
+    for (uint32_t t = 0; t < trace.n_tokens(); ++t) {
+      n_image += trace.modality(t) == es::Modality::image ? 1 : 0;
+    }
+    QCOMPARE(n_image, 16u);  // the tiny projector's 4 x 4 patches
   }
 
   void pasting_an_image_the_model_cannot_see_is_explained() {

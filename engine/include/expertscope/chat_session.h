@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,15 +24,22 @@
 #include "expertscope/context.h"
 #include "expertscope/generate.h"
 #include "expertscope/model.h"
+#include "expertscope/multimodal.h"
+#include "expertscope/projector.h"
 #include "expertscope/session.h"
 #include "expertscope/store.h"
 #include "expertscope/tokenizer.h"
 
 namespace es {
 
-/// What the model sees of a message: each text attachment framed by its file name, then
+/// What the model sees of a message: each text or document attachment as a text block
+/// under a header naming the file (media/document.h), each image or video as
+/// media_marker(i) (i counting image and video attachments of the message; replaced by
+/// the projected span) — or, with `media_markers` false, as a line naming the file — then
 /// the message's text.
-[[nodiscard]] std::string message_model_text(const Message& message);
+[[nodiscard]] std::string message_model_text(const Message& message, bool media_markers = false);
+/// The text standing for the i-th image or video attachment of a rendered prompt.
+[[nodiscard]] std::string media_marker(size_t i);
 
 /// The prompt text of a conversation (`history` in order, then `user`) rendered with the
 /// model's chat template (or a built-in fallback, with a warning in `*warning`). Answers
@@ -39,6 +47,31 @@ namespace es {
 [[nodiscard]] std::string render_chat_prompt(const Model& model, const Tokenizer& tokenizer,
                                              const std::vector<Message>& history,
                                              const Message& user, std::string* warning = nullptr);
+
+/// Encoded attachments by the SHA-256 of their content.
+using MediaCache = std::map<std::string, std::shared_ptr<const EncodedMedia>>;
+
+/// A turn's prompt: tokens, a reuse key per position (the token id, or for a projected
+/// position a key of the attachment's content and row, so that another picture never
+/// reuses a cached one), and the projected spans (whose rows `media` keeps alive).
+struct ChatPrompt {
+  std::vector<int32_t> tokens;
+  std::vector<int64_t> keys;
+  std::vector<MediaSpan> spans;
+  std::vector<std::shared_ptr<const EncodedMedia>> media;
+};
+
+/// The prompt of a conversation (`history`, then `user`) as the model reads it: rendered
+/// with the chat template (render_chat_prompt) and tokenized, each image or video
+/// attachment decoded, projected by `projector` and laid out as its marker and placeholder
+/// tokens (multimodal.h). Without a projector, images and videos are named in the text
+/// and `*warning` says so. `raw`: the user's text tokenized as it is. Encodings are
+/// looked up in and added to `cache` when given.
+[[nodiscard]] ChatPrompt build_chat_prompt(const Model& model, const Tokenizer& tokenizer,
+                                           const Projector* projector,
+                                           const std::vector<Message>& history, const Message& user,
+                                           bool raw, std::string* warning,
+                                           MediaCache* cache = nullptr);
 
 /// How to run one turn.
 struct ChatTurnOptions {
@@ -59,8 +92,11 @@ struct ChatTurnEvents {
   /// The user message is committed and the answer begun.
   std::function<void(int64_t session_id, int64_t user_message_id, int64_t answer_message_id)>
       on_started;
-  /// The prompt's routing (positions start .. start + n - 1 of the context).
-  PromptRoutingCallback on_prompt_routing;
+  /// The prompt's routing (positions start .. start + n - 1 of the context) and each
+  /// position's modality.
+  std::function<void(const RoutingBatch& routing, std::span<const int32_t> tokens, uint32_t start,
+                     std::span<const Modality> modalities)>
+      on_prompt_routing;
   /// Each generated token after it is recorded; return false to stop (cancelled).
   TokenCallback on_token;
   /// Each commit, for tests and logs: "user ID", "answer ID", "prompt-trace ID N",
@@ -96,6 +132,12 @@ class ChatRunner {
   /// The context (nullptr before the first turn).
   [[nodiscard]] Context* context() noexcept { return context_.get(); }
   [[nodiscard]] const ModelIdentity& model_identity() const noexcept { return identity_; }
+  /// The vision projector that turns image and video attachments into model input (none:
+  /// they are described to the model by name, with a warning).
+  void set_projector(std::shared_ptr<const Projector> projector) {
+    projector_ = std::move(projector);
+  }
+  [[nodiscard]] const Projector* projector() const noexcept { return projector_.get(); }
 
   /// Runs one turn of session `session_id` (nothing: a new session). Throws es::Error for
   /// an unknown session, a prompt longer than the context, a store failure — before
@@ -112,8 +154,12 @@ class ChatRunner {
   ModelIdentity identity_;
   ContextParams params_;
   std::unique_ptr<Context> context_;
-  /// The tokens the context holds, in order (context_->n_past() of them).
-  std::vector<int32_t> context_tokens_;
+  std::shared_ptr<const Projector> projector_;
+  /// What each position the context holds was: its token id, or for a projected position
+  /// a key of the attachment's content and the row (so another picture never reuses it).
+  std::vector<int64_t> context_keys_;
+  /// Encoded attachments by content hash (history is re-rendered every turn).
+  MediaCache media_cache_;
 };
 
 }  // namespace es

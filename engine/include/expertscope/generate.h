@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "expertscope/context.h"
+#include "expertscope/multimodal.h"
 #include "expertscope/routing.h"
 #include "expertscope/sampler.h"
 #include "expertscope/tokenizer.h"
@@ -72,9 +73,12 @@ using PromptRoutingCallback = std::function<void(const RoutingBatch& routing,
 /// end-of-generation token is reported without evaluating it. `cancel` is honoured
 /// between tokens and between prompt chunks. Throws es::Error for a prompt that does not
 /// fit the context or holds an id outside the vocabulary (nothing is evaluated then).
+/// Positions of the prompt inside `media` spans (ascending, not overlapping, offsets into
+/// `prompt`) take the spans' projected rows instead of their tokens' embeddings.
 GenerateResult generate(Context& ctx, const Tokenizer& tokenizer, std::span<const int32_t> prompt,
                         const GenerateParams& params, const TokenCallback& on_token,
                         const PromptRoutingCallback& on_prompt_routing = {},
-                        const std::atomic<bool>* cancel = nullptr);
+                        const std::atomic<bool>* cancel = nullptr,
+                        std::span<const MediaSpan> media = {});
 
 }  // namespace es
