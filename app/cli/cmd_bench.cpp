@@ -38,8 +38,9 @@ double mean(const std::vector<double>& v) {
 }  // namespace
 
 int cmd_bench(const Args& args) {
-  args.reject_unknown_options(
-      {"-m", "--model", "--backend", "--threads", "-p", "-n", "-r", "--reps", "--kv-type"});
+  args.reject_unknown_options({"-m", "--model", "--backend", "--threads", "-p", "-n", "-r",
+                               "--reps", "--kv-type", "--ops"});
+  const bool with_ops = args.has("--ops");
   std::optional<std::string> model_path = args.value("-m");
   if (!model_path) model_path = args.value("--model");
   if (!model_path) throw usage_error("bench: no model given (-m MODEL)");
@@ -90,6 +91,7 @@ int cmd_bench(const Args& args) {
   ctx.truncate(0);
 
   std::vector<double> pp, tg;
+  OpTimes pp_ops{}, tg_ops{};  // The last prompt pass's op times; the generation steps' sum.
   for (uint32_t r = 0; r < reps; ++r) {
     if (n_prompt > 0) {
       std::vector<int32_t> prompt(n_prompt);
@@ -98,14 +100,23 @@ int cmd_bench(const Args& args) {
       const auto t0 = std::chrono::steady_clock::now();
       ctx.decode(prompt, LogitsRows::last);
       pp.push_back(n_prompt / seconds_since(t0));
+      pp_ops = ctx.stats().last_pass.ops;
     }
     if (n_gen > 0) {
       ctx.truncate(0);
       int32_t token = random_token();
       const auto t0 = std::chrono::steady_clock::now();
+      tg_ops = OpTimes{};
       for (uint32_t i = 0; i < n_gen; ++i) {
         ctx.decode(std::span(&token, 1), LogitsRows::last);
         token = random_token();
+        if (with_ops) {
+          const OpTimes step = ctx.stats().last_pass.ops;
+          for (size_t k = 0; k < step.size(); ++k) {
+            tg_ops[k].total_ms += step[k].total_ms;
+            tg_ops[k].n_calls += step[k].n_calls;
+          }
+        }
       }
       tg.push_back(n_gen / seconds_since(t0));
     }
@@ -128,6 +139,21 @@ int cmd_bench(const Args& args) {
   j["tg_tok_s_runs"] = tg;
   j["kv_type"] = kv_type;
   j["peak_rss_bytes"] = peak_rss_bytes();
+  if (with_ops) {
+    // Per-op milliseconds of the last repetition: the prompt pass, and the generation
+    // steps summed (device timestamps on Vulkan, wall time on the CPU).
+    const auto ops_json = [](const OpTimes& ops) {
+      nlohmann::ordered_json o;
+      for (size_t k = 1; k < ops.size(); ++k) {
+        if (ops[k].n_calls == 0) continue;
+        o[std::string(engine_op_name(static_cast<EngineOp>(k)))] = {{"ms", ops[k].total_ms},
+                                                                    {"calls", ops[k].n_calls}};
+      }
+      return o;
+    };
+    j["pp_ops"] = ops_json(pp_ops);
+    j["tg_ops"] = ops_json(tg_ops);
+  }
   std::printf("%s\n", j.dump().c_str());
   return exit_ok;
 }

@@ -60,7 +60,8 @@ constexpr Command kCommands[] = {
     {"devices", "[--compact]", "the compute devices (CPU, Vulkan) as JSON", cmd_devices},
     {"media-info", "FILE [-m MODEL] [--compact]",
      "what an image, video, PDF or text file becomes, as JSON", cmd_media_info},
-    {"bench", "-m MODEL [--backend B] [--threads N] [-p 512] [-n 128] [-r 3] [--kv-type f16]",
+    {"bench",
+     "-m MODEL [--backend B] [--threads N] [-p 512] [-n 128] [-r 3] [--kv-type f16] [--ops]",
      "prompt processing and generation speed in tokens/s, as JSON", cmd_bench},
 };
 
