@@ -8,14 +8,12 @@
 #include "engine_controller.h"
 #include "expertscope/chat_session.h"
 #include "expertscope/error.h"
+#include "model_snapshot.h"
 #include "pdf_export.h"
 
 namespace es::ui {
 
 namespace {
-
-/// Where the workbench keeps its context: big enough for long chats on a desktop.
-constexpr uint32_t kChatContext = 8192;
 
 QString what(const std::exception& e) {
   return QString::fromUtf8(e.what());
@@ -242,7 +240,7 @@ void ChatController::send(const Message& user, const GenerateParams& params,
         state.runner_backend = backend;
         state.runner_threads = threads;
         const uint32_t train = state.model->hparams().n_ctx_train;
-        cp.n_ctx = train != 0 ? std::min(kChatContext, train) : kChatContext;
+        cp.n_ctx = chat_context_size(train);
         state.runner = std::make_unique<ChatRunner>(*state.store, state.model, cp);
         state.runner->set_projector(state.projector);
       }

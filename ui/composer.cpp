@@ -4,11 +4,15 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
+#include <QIcon>
 #include <QImage>
 #include <QImageReader>
 #include <QKeyEvent>
+#include <QLabel>
+#include <QLocale>
 #include <QMimeData>
 #include <QMimeDatabase>
+#include <QPixmap>
 #include <QPushButton>
 #include <QStringDecoder>
 #include <QToolButton>
@@ -175,6 +179,11 @@ Composer::Composer(QWidget* parent) : QWidget(parent) {
   chips_layout_->setContentsMargins(0, 0, 0, 0);
   chips_layout_->addStretch(1);
   chips_->hide();
+  cost_ = new QLabel(this);
+  cost_->setObjectName(QStringLiteral("attachmentCost"));
+  cost_->setTextFormat(Qt::PlainText);
+  cost_->setWordWrap(true);
+  cost_->hide();
 
   auto* buttons = new QVBoxLayout;
   buttons->addWidget(send_);
@@ -186,12 +195,13 @@ Composer::Composer(QWidget* parent) : QWidget(parent) {
   auto* column = new QVBoxLayout(this);
   column->setContentsMargins(8, 4, 8, 8);
   column->addWidget(chips_);
+  column->addWidget(cost_);
   column->addLayout(row);
 
   connect(send_, &QPushButton::clicked, this, &Composer::onButton);
   connect(attach_, &QToolButton::clicked, this, &Composer::attachDialog);
   connect(edit_, &ComposerEdit::submitRequested, this, [this] {
-    if (!busy_) emit sendRequested();
+    if (!busy_ && fits_) emit sendRequested();
   });
   connect(edit_, &ComposerEdit::escapePressed, this, [this] {
     if (busy_) emit stopRequested();
@@ -261,9 +271,52 @@ void Composer::setBusy(bool busy) {
 void Composer::onButton() {
   if (busy_) {
     emit stopRequested();
-  } else {
+  } else if (fits_) {
     emit sendRequested();
   }
+}
+
+void Composer::setModelInput(std::shared_ptr<const Tokenizer> tokenizer,
+                             std::shared_ptr<const Projector> projector, uint32_t n_ctx) {
+  tokenizer_ = std::move(tokenizer);
+  projector_ = std::move(projector);
+  n_ctx_ = n_ctx;
+  costs_.clear();  // recomputed for the new model
+  rebuildChips();
+}
+
+QString Composer::costText() const {
+  return cost_->text();
+}
+
+void Composer::updateCost() {
+  fits_ = true;
+  if (!tokenizer_ || attachments_.empty()) {
+    cost_->hide();
+    send_->setEnabled(true);
+    return;
+  }
+  uint64_t total = 0;
+  for (const AttachmentCost& c : costs_) total += c.tokens;
+  const QLocale locale;
+  QString text = tr("Attachments: %1 tokens").arg(locale.toString(static_cast<qulonglong>(total)));
+  if (n_ctx_ > 0) {
+    const double share = 100.0 * static_cast<double>(total) / n_ctx_;
+    text += tr(" — %1 % of the %2-token context")
+                .arg(share, 0, 'f', share < 10 ? 1 : 0)
+                .arg(locale.toString(n_ctx_));
+    // The conversation and the answer need room too: attachments may take at most 90 %.
+    fits_ = total <= uint64_t{n_ctx_} * 9 / 10;
+    if (!fits_) {
+      text +=
+          tr(". They do not fit: remove an attachment (click its ✕) or attach a shorter "
+             "part of it — nothing is cut silently.");
+    }
+  }
+  cost_->setText(text);
+  cost_->setStyleSheet(fits_ ? QString() : QStringLiteral("color: #b35c00;"));
+  cost_->show();
+  send_->setEnabled(fits_ || busy_);
 }
 
 void Composer::attachDialog() {
@@ -280,20 +333,44 @@ void Composer::rebuildChips() {
     delete item->widget();
     delete item;
   }
+  // Costs of new attachments (those past the end of costs_).
+  costs_.resize(std::min(costs_.size(), attachments_.size()));
+  while (costs_.size() < attachments_.size()) {
+    costs_.push_back(
+        tokenizer_ ? attachment_cost(attachments_[costs_.size()], *tokenizer_, projector_.get())
+                   : AttachmentCost{});
+  }
+  const QLocale locale;
   for (size_t i = 0; i < attachments_.size(); ++i) {
+    const AttachmentCost& c = costs_[i];
     auto* chip = new QToolButton(chips_);
     chip->setObjectName(QStringLiteral("attachmentChip"));
-    chip->setText(QStringLiteral("%1  ✕").arg(QString::fromStdString(attachments_[i].file_name)));
-    chip->setToolTip(tr("%1 · %2 bytes — click to remove")
-                         .arg(QString::fromStdString(attachments_[i].mime_type))
-                         .arg(attachments_[i].size));
+    chip->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    QString label = QString::fromStdString(attachments_[i].file_name);
+    if (tokenizer_) {
+      label += c.error.isEmpty() ? tr(" · %1 tokens").arg(locale.toString(c.tokens))
+                                 : tr(" · cannot be read");
+    }
+    chip->setText(QStringLiteral("%1  ✕").arg(label));
+    if (!c.thumbnail.isNull()) {
+      chip->setIcon(QIcon(QPixmap::fromImage(c.thumbnail)));
+      chip->setIconSize(c.thumbnail.size());
+    }
+    QString tip = QString::fromStdString(attachments_[i].mime_type);
+    if (!c.detail.isEmpty()) tip += QStringLiteral(" · ") + c.detail;
+    if (!c.error.isEmpty()) tip += QStringLiteral("\n") + c.error;
+    chip->setToolTip(tr("%1 — click to remove").arg(tip));
     connect(chip, &QToolButton::clicked, this, [this, i] {
-      if (i < attachments_.size()) attachments_.erase(attachments_.begin() + static_cast<long>(i));
+      if (i < attachments_.size()) {
+        attachments_.erase(attachments_.begin() + static_cast<long>(i));
+        if (i < costs_.size()) costs_.erase(costs_.begin() + static_cast<long>(i));
+      }
       rebuildChips();
     });
     chips_layout_->insertWidget(static_cast<int>(i), chip);
   }
   chips_->setVisible(!attachments_.empty());
+  updateCost();
 }
 
 }  // namespace es::ui

@@ -8,9 +8,11 @@
 #include <QWidget>
 #include <vector>
 
+#include "attachment_cost.h"
 #include "expertscope/session.h"
 
 class QHBoxLayout;
+class QLabel;
 class QImage;
 class QPushButton;
 class QToolButton;
@@ -60,6 +62,16 @@ class Composer : public QWidget {
   bool addImage(const QImage& image, QString* error);
   /// Switches the button between Send and Stop.
   void setBusy(bool busy);
+  /// What attachments cost: the model's tokenizer, its vision projector (may be null) and
+  /// the context size. A null tokenizer (no model) shows no costs.
+  void setModelInput(std::shared_ptr<const Tokenizer> tokenizer,
+                     std::shared_ptr<const Projector> projector, uint32_t n_ctx);
+  /// Each attachment's cost, in attachments() order.
+  [[nodiscard]] const std::vector<AttachmentCost>& costs() const { return costs_; }
+  /// The line under the attachments ("… tokens of the 8,192-token context").
+  [[nodiscard]] QString costText() const;
+  /// False while the attachments cannot fit the context (Send is disabled then).
+  [[nodiscard]] bool fits() const { return fits_; }
   [[nodiscard]] ComposerEdit* editor() const { return edit_; }
 
  signals:
@@ -70,6 +82,7 @@ class Composer : public QWidget {
 
  private:
   void rebuildChips();
+  void updateCost();
   void onButton();
   void attachDialog();
 
@@ -79,6 +92,12 @@ class Composer : public QWidget {
   QWidget* chips_ = nullptr;
   QHBoxLayout* chips_layout_ = nullptr;
   std::vector<Attachment> attachments_;
+  std::vector<AttachmentCost> costs_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  std::shared_ptr<const Projector> projector_;
+  uint32_t n_ctx_ = 0;
+  QLabel* cost_ = nullptr;
+  bool fits_ = true;
   bool busy_ = false;
   bool accepts_images_ = false;
   QString images_why_not_;

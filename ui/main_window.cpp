@@ -289,6 +289,7 @@ void MainWindow::ui_onOpened(const ModelSnapshotPtr& snapshot) {
       QCryptographicHash::hash(snapshot->path.toUtf8(), QCryptographicHash::Sha256)
           .toHex()
           .left(16)));
+  composer_->setModelInput(snapshot->tokenizer, snapshot->projector, snapshot->chat_context);
   if (!snapshot->projector_path.isEmpty()) {
     composer_->setAcceptsImages(true, QString());
   } else {
@@ -409,6 +410,7 @@ void MainWindow::createChat() {
   conversation_ = new ConversationView(this);
   composer_ = new Composer(this);
   composer_->setAcceptsImages(false, tr("no model is open"));
+  composer_->setModelInput(nullptr, nullptr, 0);
   auto* right = new QWidget(this);
   auto* column = new QVBoxLayout(right);
   column->setContentsMargins(0, 0, 0, 0);

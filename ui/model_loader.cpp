@@ -136,12 +136,18 @@ void ModelLoader::rt_openModel(EngineState& state, const Request& request) {
         done += bytes.size();
       }
       request.send([id = request.id](ModelLoader& l) { l.ui_progress(id, 1.0); });
+      made.chat_context = chat_context_size(model->hparams().n_ctx_train);
+      try {
+        made.tokenizer = std::make_shared<const Tokenizer>(Tokenizer::from_gguf(model->file()));
+      } catch (const Error&) {  // NOLINT(bugprone-empty-catch): no costs shown then
+      }
       // A vision projector beside the model (MODEL.mmproj.gguf or mmproj-MODEL).
       const std::filesystem::path pj =
           Projector::find_beside(QFile::encodeName(request.path).toStdString());
       if (!pj.empty()) {
         try {
           projector = Projector::load(pj, *model);
+          made.projector = projector;
           made.projector_path = QString::fromStdString(pj.string());
           made.image_tokens = projector->image_tokens() + 2;
         } catch (const Error& e) {

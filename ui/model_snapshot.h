@@ -4,6 +4,7 @@
 #pragma once
 
 #include <QString>
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -11,6 +12,8 @@
 
 #include "expertscope/gguf.h"
 #include "expertscope/model_info.h"
+#include "expertscope/projector.h"
+#include "expertscope/tokenizer.h"
 
 namespace es::ui {
 
@@ -39,7 +42,18 @@ struct ModelSnapshot {
   QString projector_path;
   QString projector_error;
   uint32_t image_tokens = 0;  ///< Tokens one image costs with it (markers included).
+  /// For costing attachments on the UI thread (immutable, shared with the engine thread);
+  /// null when the model cannot run.
+  std::shared_ptr<const Tokenizer> tokenizer;
+  std::shared_ptr<const Projector> projector;
+  uint32_t chat_context = 0;  ///< Positions a chat context gets (chat_context_size).
 };
+
+/// The context a chat runs in: the model's training context, at most 8192 positions.
+[[nodiscard]] inline uint32_t chat_context_size(uint32_t n_ctx_train) {
+  constexpr uint32_t kChatContext = 8192;
+  return n_ctx_train != 0 ? std::min(kChatContext, n_ctx_train) : kChatContext;
+}
 
 /// Shared, immutable: the engine thread makes it, the UI thread reads it.
 using ModelSnapshotPtr = std::shared_ptr<const ModelSnapshot>;

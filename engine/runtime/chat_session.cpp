@@ -370,7 +370,13 @@ ChatTurnResult ChatRunner::run_turn(std::optional<int64_t> session_id, const Mes
     StreamingDecoder decoder(tokenizer_);
     std::vector<std::string> texts;
     texts.reserve(tokens.size());
-    for (const int32_t id : tokens) texts.push_back(decoder.push(id));
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      // A projected position shows as a picture or film glyph, not its placeholder's text.
+      const Modality m = modalities[start + i];
+      texts.push_back(m == Modality::image   ? std::string("\u25A3")
+                      : m == Modality::video ? std::string("\u25B6")
+                                             : decoder.push(tokens[i]));
+    }
     const uint32_t first = n_stored > start ? static_cast<uint32_t>(n_stored) - start : 0;
     if (first >= tokens.size()) return;
     std::vector<int32_t> positions(tokens.size());
