@@ -160,6 +160,7 @@ Context::Context(std::shared_ptr<const Model> model, const ContextParams& params
     impl_->build("cpu");
   }
   const HParams& hp = impl_->model->hparams();
+  impl_->tokens.reserve(impl_->params.n_ctx);  // the history never reallocates while decoding
   impl_->expert_hits.assign(impl_->model->moe_layers().size() * size_t{hp.n_expert}, 0);
   for (const gguf::TensorInfo& t : impl_->model->file().tensors())
     impl_->weights_bytes += t.n_bytes;
