@@ -89,7 +89,11 @@ ProbeResult probe(const std::filesystem::path& path, const Limits& limits) {
       detail::file_bytes(path, name, limits.max_file_bytes);  // io errors, the size cap
   const std::vector<uint8_t> head = detail::head_bytes(*src, 4096);
   return probe_with(
-      head, name, [&] { return detail::read_whole_file(path, name, limits.max_file_bytes); },
+      head, name,
+      [&] {
+        return detail::read_whole_file(
+            path, name, std::min(limits.max_file_bytes, DocumentLimits{}.max_file_bytes));
+      },
       [&] { return Source::open(path, limits); });
 }
 
