@@ -202,6 +202,7 @@ int sws_filter(Filter f) {
 
 Frame resize(const Frame& frame, int width, int height, Filter filter) {
   check_frame(frame, "resize");
+  const detail::LogCapture quiet;  // swscale's warnings stay off stderr
   if (width < 1 || height < 1) {
     throw Error(ErrorKind::usage, "resize: the size " + std::to_string(width) + "x" +
                                       std::to_string(height) + " is empty");
