@@ -32,15 +32,6 @@ struct MatmulVariant {
   MatmulVariant& operator=(const MatmulVariant&) = delete;
 };
 
-/// Weight types the device backend must multiply (each compared with the reference).
-std::vector<TensorType> device_types(backend::Backend& be) {
-  std::vector<TensorType> out;
-  for (const TensorType t : kWeightTypes) {
-    if (be.supports(backend::Op::mul_mat, t)) out.push_back(t);
-  }
-  return out;
-}
-
 }  // namespace
 
 class TestBackendOps : public QObject {
@@ -293,7 +284,7 @@ class TestBackendOps : public QObject {
     const auto got = download(*dev_, O.m);
     for (size_t t = 0; t < ids.size(); ++t) {
       for (uint32_t c = 0; c < C; ++c) {
-        QCOMPARE(got[t * C + c], w.decoded[size_t{ids[t]} * C + c]);
+        QCOMPARE(got[t * C + c], w.decoded[static_cast<size_t>(ids[t]) * C + c]);
       }
     }
   }
