@@ -8,8 +8,11 @@ bin=${BIN:-build/release/bin}
 out=${OUT:-docs/screenshots}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$bin/make_tiny_model" olmoe "$work/olmoe-tiny.gguf" --layers 8
+"$bin/make_tiny_model" olmoe "$work/olmoe-tiny.gguf" --layers 8 --projector
 printf 'Routing notes\n- which experts see punctuation?\n' > "$work/notes.md"
+# A picture and a clip for the multimodal shots (FFmpeg's test sources).
+ffmpeg -loglevel error -y -f lavfi -i "testsrc=s=320x240" -frames:v 1 "$work/pattern.png"
+ffmpeg -loglevel error -y -f lavfi -i "testsrc=s=160x120:r=10:d=3" -pix_fmt yuv420p "$work/clip.mp4"
 shoot() {  # NAME [extra flags...]
   local name=$1
   shift
@@ -22,4 +25,12 @@ shoot workbench-engine --inspector engine
 for view in tokens heatmap load path; do
   shoot "workbench-$view" --inspector "$view"
 done
+# Pictures and video reach the model: their positions in the Tokens view.
+xvfb-run -a -s "-screen 0 1600x1000x24" "$bin/expertscope" --model "$work/olmoe-tiny.gguf" \
+  --prompt "What is in the picture and the clip?" --attach "$work/pattern.png" \
+  --attach "$work/clip.mp4" --inspector tokens --screenshot "$out/workbench-media.png"
+# The Model panel with its device list, running on Vulkan.
+xvfb-run -a -s "-screen 0 1600x1000x24" "$bin/expertscope" --model "$work/olmoe-tiny.gguf" \
+  --prompt "Where do you run?" --backend vulkan:0 --inspector model \
+  --screenshot "$out/workbench-devices.png"
 echo "screenshots written to $out"
