@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -195,17 +196,17 @@ uint64_t validation_messages() noexcept {
 }
 
 std::vector<ComputeDevice> list_devices() {
-  const VkInstance instance = make_instance();
+  // One instance for every listing, created at the first and kept for the process: each
+  // instance created and destroyed loads and unloads the driver (lavapipe's LLVM and the
+  // loader keep allocations that then become unreachable leaks), and listing is cheap.
+  static std::mutex mutex;
+  static VkInstance instance = VK_NULL_HANDLE;
+  const std::lock_guard lock(mutex);
+  if (instance == VK_NULL_HANDLE) instance = make_instance();
   std::vector<ComputeDevice> out;
-  try {
-    const auto devices = physical_devices(instance);
-    for (uint32_t i = 0; i < devices.size(); ++i) out.push_back(describe(devices[i], i));
-    if (!out.empty()) out[choose(out)].preferred = true;
-  } catch (...) {
-    vkDestroyInstance(instance, nullptr);
-    throw;
-  }
-  vkDestroyInstance(instance, nullptr);
+  const auto devices = physical_devices(instance);
+  for (uint32_t i = 0; i < devices.size(); ++i) out.push_back(describe(devices[i], i));
+  if (!out.empty()) out[choose(out)].preferred = true;
   return out;
 }
 
