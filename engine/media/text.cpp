@@ -7,6 +7,7 @@
 
 #include "doc_util.h"
 #include "expertscope/error.h"
+#include "tokenizer/utf8.h"
 
 namespace es::media {
 namespace detail {
@@ -50,24 +51,6 @@ std::vector<uint8_t> read_whole_file(const std::filesystem::path& path, const st
 
 namespace {
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 constexpr uint32_t kReplacement = 0xFFFD;
 
 /// UTF-16 (after its BOM) to UTF-8; unpaired surrogates become U+FFFD.
@@ -85,7 +68,7 @@ std::string utf16_to_utf8(std::string_view b, bool little, int64_t& n_replaced) 
     if (u >= 0xD800 && u <= 0xDBFF && i + 3 < b.size()) {
       const uint32_t v = unit(i + 2);
       if (v >= 0xDC00 && v <= 0xDFFF) {
-        append_utf8(out, 0x10000 + ((u - 0xD800) << 10) + (v - 0xDC00));
+        es::detail::utf8_append(out, 0x10000 + ((u - 0xD800) << 10) + (v - 0xDC00));
         i += 2;
         continue;
       }
@@ -94,10 +77,10 @@ std::string utf16_to_utf8(std::string_view b, bool little, int64_t& n_replaced) 
       u = kReplacement;
       ++n_replaced;
     }
-    append_utf8(out, u);
+    es::detail::utf8_append(out, u);
   }
   if (i < b.size()) {  // an odd byte at the end
-    append_utf8(out, kReplacement);
+    es::detail::utf8_append(out, kReplacement);
     ++n_replaced;
   }
   return out;
@@ -106,46 +89,19 @@ std::string utf16_to_utf8(std::string_view b, bool little, int64_t& n_replaced) 
 }  // namespace
 
 std::string sanitize_utf8(std::string_view b, int64_t& n_replaced, int64_t& n_chars) {
-  std::string out;
-  out.reserve(b.size());
-  size_t i = 0;
-  while (i < b.size()) {
-    const auto c = static_cast<uint8_t>(b[i]);
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-      ++n_chars;
-      continue;
+  // The tokenizer's WHATWG-style repair (one U+FFFD per maximal invalid prefix); what it
+  // replaced is the growth in U+FFFD characters.
+  const auto count_fffd = [](std::string_view s) {
+    int64_t n = 0;
+    for (size_t at = s.find(es::detail::replacement_utf8); at != std::string_view::npos;
+         at = s.find(es::detail::replacement_utf8, at + 3)) {
+      ++n;
     }
-    size_t len = 0;
-    uint32_t cp = 0;
-    uint32_t min = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2, cp = c & 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3, cp = c & 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    }
-    size_t k = 1;
-    if (len != 0) {
-      for (; k < len && i + k < b.size(); ++k) {
-        const auto d = static_cast<uint8_t>(b[i + k]);
-        if ((d & 0xC0) != 0x80) break;
-        cp = (cp << 6) | (d & 0x3F);
-      }
-    }
-    if (len != 0 && k == len && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF)) {
-      out.append(b.substr(i, len));
-      i += len;
-    } else {
-      // One U+FFFD per maximal invalid prefix (at least one byte), as WHATWG decoders do.
-      append_utf8(out, kReplacement);
-      ++n_replaced;
-      i += std::max<size_t>(1, len != 0 ? k : 1);
-    }
-    ++n_chars;
-  }
+    return n;
+  };
+  std::string out = es::detail::utf8_valid(b) ? std::string(b) : es::detail::utf8_repair(b);
+  n_replaced += count_fffd(out) - count_fffd(b);
+  for (const char c : out) n_chars += (static_cast<uint8_t>(c) & 0xC0) != 0x80 ? 1 : 0;
   return out;
 }
 
