@@ -25,8 +25,13 @@ AttachmentCost attachment_cost(const Attachment& a, const Tokenizer& tokenizer,
   AttachmentCost c;
   try {
     if (a.kind == "image" || a.kind == "video") {
-      const media::ProbeResult probe = media::probe_memory(a.data, a.file_name);
+      // One open: the source knows what a probe would say.
       media::Source source = media::Source::open_memory(a.data, a.file_name);
+      media::ProbeResult probe;
+      probe.kind = source.kind();
+      probe.width = source.width();
+      probe.height = source.height();
+      probe.duration_s = source.duration_s();
       c.thumbnail = to_qimage(media::thumbnail(source.poster(), kThumb));
       if (probe.kind == media::Kind::video) {
         const auto frames =
