@@ -145,6 +145,20 @@ class TestChatSession : public QObject {
     const auto b2 = fresh.run_turn(std::nullopt, blue, greedy(6));
     QCOMPARE(b2.generation.tokens, b.generation.tokens);
 
+    // A damaged picture: an error naming it, before anything is written.
+    const size_t n_sessions = store.list_sessions().size();
+    Message broken = user_message("And this one?");
+    std::vector<uint8_t> cut = solid_bmp(20, 12, 1, 2, 3);
+    cut.resize(cut.size() / 3);
+    broken.attachments.push_back(image_attachment("cut.bmp", std::move(cut)));
+    try {
+      (void)runner.run_turn(std::nullopt, broken, greedy(2));
+      QFAIL("expected an error");
+    } catch (const Error& e) {
+      QVERIFY2(std::string(e.what()).find("cut.bmp") != std::string::npos, e.what());
+    }
+    QCOMPARE(store.list_sessions().size(), n_sessions);
+
     // No projector: named, not shown, and said so.
     ChatRunner blind(store, model, cp);
     const auto c = blind.run_turn(std::nullopt, red, greedy(2));
