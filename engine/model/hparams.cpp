@@ -168,6 +168,9 @@ void read_common(const MetaReader& r, HParams& hp) {
 
 void read_deepseek2(const MetaReader& r, HParams& hp) {
   hp.rope_style = RopeStyle::normal;
+  // llama.cpp's converter writes 0.1 * mscale_all_dim and its loader divides by 0.1 again
+  // ([TAG_DEEPSEEK2_YARN_LOG_MUL_FIX]); HParams holds mscale_all_dim itself.
+  hp.rope_yarn_log_mul /= 0.1f;
   hp.n_leading_dense = r.req_u32("leading_dense_block_count");
   if (hp.n_leading_dense > 0) hp.n_ff = req_layers(r, "feed_forward_length", hp.n_layer);
   // llama.cpp requires q_lora_rank except for V2-Lite; absent means a plain attn_q.

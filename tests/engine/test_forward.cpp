@@ -186,12 +186,13 @@ class TestForward : public QObject {
     QTest::addColumn<QString>("name");
     QTest::addColumn<QString>("type");
     QTest::addColumn<float>("log_mul");
+    // deepseek2 files hold 0.1 * mscale_all_dim (llama.cpp's converter): V3 1.0, V2 0.707.
     QTest::newRow("deepseek2 yarn v3") << "deepseek2"
-                                       << "yarn" << 1.0f;
+                                       << "yarn" << 0.1f;
     QTest::newRow("deepseek2 yarn v2") << "deepseek2"
-                                       << "yarn" << 0.707f;
+                                       << "yarn" << 0.0707f;
     QTest::newRow("deepseek2-kv-b yarn") << "deepseek2-kv-b"
-                                         << "yarn" << 0.707f;
+                                         << "yarn" << 0.0707f;
     QTest::newRow("qwen3moe yarn") << "qwen3moe"
                                    << "yarn" << 0.0f;
     QTest::newRow("mixtral linear") << "mixtral"

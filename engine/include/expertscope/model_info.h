@@ -115,6 +115,8 @@ struct HParams {
   RopeScaling rope_scaling = RopeScaling::none;
   float rope_scaling_factor = 1.0f;
   uint32_t rope_orig_ctx = 0;  ///< rope.scaling.original_context_length, or n_ctx_train.
+  /// rope.scaling.yarn_log_multiplier; for deepseek2 divided by 0.1 as llama.cpp's loader
+  /// does (the files hold 0.1 * mscale_all_dim), so it is DeepSeek's mscale_all_dim.
   float rope_yarn_log_mul = 0.0f;
 
   // gpt-oss: sliding-window attention on some layers.
