@@ -190,7 +190,7 @@ void Writer::write(const std::filesystem::path& path) const {
     std::filesystem::remove(tmp, ignored);
     throw Error(ErrorKind::io, path.string() + ": " + what);
   };
-  {
+  try {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     uint64_t alignment = 0;
     const std::vector<uint8_t> header = header_bytes(alignment);
@@ -212,6 +212,11 @@ void Writer::write(const std::filesystem::path& path) const {
     }
     out.flush();
     if (!out) fail("cannot write");
+  } catch (...) {
+    // A fill callback that throws (a converter finding bad data) leaves no partial file.
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw;
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
