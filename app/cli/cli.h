@@ -77,6 +77,7 @@ int cmd_eval(const Args& args);
 int cmd_tokenize(const Args& args);
 int cmd_detokenize(const Args& args);
 int cmd_convert_tokenizer(const Args& args);
+int cmd_convert(const Args& args);
 int cmd_bench(const Args& args);
 int cmd_generate(const Args& args);
 int cmd_sessions(const Args& args);

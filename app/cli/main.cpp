@@ -38,6 +38,12 @@ constexpr Command kCommands[] = {
      "the text of token ids (exactly, no newline added)", cmd_detokenize},
     {"convert-tokenizer", "tokenizer.json [tokenizer_config.json] -o OUT.gguf",
      "a Hugging Face tokenizer as a GGUF of tokenizer metadata", cmd_convert_tokenizer},
+    {"convert", "HF_DIR -o OUT.gguf [--type F16]",
+     "a Hugging Face checkpoint (config.json, *.safetensors, tokenizer.json) as a GGUF:\n"
+     "         deepseek_v3/v2, qwen3_moe, qwen2_moe, olmoe, mixtral; --type F32, F16 (default),\n"
+     "         BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K for 2-D weights (norms, biases\n"
+     "         and routers stay F32); an es-patch vision projector goes to OUT.mmproj.gguf",
+     cmd_convert},
     {"generate",
      "-m MODEL (--prompt S | --chat S) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]\n"
      "         [--seed S] [--stop S]... [--ctx N] [--backend B] [--threads N] [--routing "
