@@ -69,6 +69,27 @@ std::string fence_for(std::string_view text) {
   return std::string(std::max<size_t>(3, longest + 1), '`');
 }
 
+/// "1,234,567": digits grouped by thousands, as the truncation note writes counts.
+std::string grouped(uint64_t n) {
+  std::string digits = std::to_string(n);
+  for (auto at = static_cast<ptrdiff_t>(digits.size()) - 3; at > 0; at -= 3) {
+    digits.insert(static_cast<size_t>(at), 1, ',');
+  }
+  return digits;
+}
+
+/// Lines of a text: line ends, plus a last line without one.
+uint32_t count_lines(std::string_view text) {
+  const auto ends = static_cast<uint32_t>(std::count(text.begin(), text.end(), '\n'));
+  return ends + (!text.empty() && text.back() != '\n' ? 1 : 0);
+}
+
+int64_t count_chars(std::string_view text) {
+  int64_t n = 0;
+  for (const char c : text) n += (static_cast<uint8_t>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
 }  // namespace
 
 Kind claimed_kind(std::string_view file_name, std::string_view mime_type) {
@@ -101,14 +122,42 @@ Kind claimed_kind(std::string_view file_name, std::string_view mime_type) {
   return Kind::unknown;
 }
 
+uint32_t document_units(const Document& doc) {
+  if (doc.kind == Kind::document) return static_cast<uint32_t>(doc.pages.size());
+  return doc.pages.empty() ? 0 : count_lines(doc.pages.front());
+}
+
+Document truncate_document(Document doc, uint32_t keep) {
+  const uint32_t units = document_units(doc);
+  if (keep == 0 || keep >= units) return doc;
+  if (doc.kind == Kind::document) {
+    doc.pages.resize(keep);
+  } else {
+    std::string& text = doc.pages.front();
+    size_t end = 0;
+    for (uint32_t line = 0; line < keep; ++line) end = text.find('\n', end) + 1;
+    text.resize(end);  // keep < units: the kept lines all end in '\n'
+  }
+  doc.n_chars = 0;
+  for (const std::string& p : doc.pages) doc.n_chars += count_chars(p);
+  doc.truncated_from = units;
+  return doc;
+}
+
 std::string format_attachment(const Document& doc) {
   const std::string_view name = base_name(doc.name);
   std::string out = "### ";
   out += name;
+  const bool cut = doc.truncated_from != 0;
   if (doc.kind == Kind::document) {
-    const size_t n = doc.pages.size();
+    const size_t n = cut ? doc.truncated_from : doc.pages.size();
     out += " (" + std::to_string(n) + (n == 1 ? " page)" : " pages)");
-    for (size_t i = 0; i < n; ++i) {
+    if (cut) {
+      out += "\n\n[truncated: " +
+             (doc.pages.size() == 1 ? "page 1" : "pages 1\u2013" + grouped(doc.pages.size())) +
+             " of " + grouped(n) + " kept]";
+    }
+    for (size_t i = 0; i < doc.pages.size(); ++i) {
       out += "\n\n--- page " + std::to_string(i + 1) + " of " + std::to_string(n) + " ---\n";
       out += doc.pages[i].empty() ? std::string("[no text on this page]") : doc.pages[i];
     }
@@ -117,6 +166,11 @@ std::string format_attachment(const Document& doc) {
   }
   const std::string text = doc.pages.empty() ? std::string() : doc.pages.front();
   out += "\n\n";
+  if (cut) {
+    const uint32_t kept = count_lines(text);
+    out += "[truncated: first " + grouped(kept) + " of " + grouped(doc.truncated_from) +
+           (doc.truncated_from == 1 ? " line" : " lines") + " kept]\n\n";
+  }
   const std::string_view lang = code_language(extension(name));
   if (!lang.empty()) {
     const std::string fence = fence_for(text);
@@ -134,13 +188,13 @@ std::string format_attachment(const Document& doc) {
   return out;
 }
 
-std::string attachment_text(std::span<const uint8_t> bytes, std::string_view file_name,
-                            std::string_view mime_type, const DocumentLimits& limits) {
+Document read_attachment_document(std::span<const uint8_t> bytes, std::string_view file_name,
+                                  std::string_view mime_type, const DocumentLimits& limits) {
   Kind kind = claimed_kind(file_name, mime_type);
   if (kind == Kind::unknown && looks_like_pdf(bytes)) kind = Kind::document;
   switch (kind) {
     case Kind::document:
-      return format_attachment(read_pdf_memory(bytes, file_name, limits));
+      return read_pdf_memory(bytes, file_name, limits);
     case Kind::image:
     case Kind::video:
       throw Error(ErrorKind::unsupported, std::string(file_name) +
@@ -148,8 +202,20 @@ std::string attachment_text(std::span<const uint8_t> bytes, std::string_view fil
                                               " goes to the vision projector, not into the text");
     default:
       // Text, or nothing claimed: read as text (binary data is refused there).
-      return format_attachment(read_text_memory(bytes, file_name, limits));
+      return read_text_memory(bytes, file_name, limits);
   }
+}
+
+std::string attachment_text(std::span<const uint8_t> bytes, std::string_view file_name,
+                            std::string_view mime_type, const DocumentLimits& limits) {
+  return format_attachment(read_attachment_document(bytes, file_name, mime_type, limits));
+}
+
+std::string attachment_text_kept(std::span<const uint8_t> bytes, std::string_view file_name,
+                                 std::string_view mime_type, uint32_t keep_units,
+                                 const DocumentLimits& limits) {
+  return format_attachment(
+      truncate_document(read_attachment_document(bytes, file_name, mime_type, limits), keep_units));
 }
 
 std::string attachment_text(const std::filesystem::path& path, std::string_view mime_type,

@@ -129,7 +129,7 @@ std::string message_model_text(const Message& m, bool media_markers) {
       continue;
     }
     if (a.data.empty()) continue;  // loaded without data
-    out += media::attachment_text(a.data, a.file_name, a.mime_type);
+    out += media::attachment_text_kept(a.data, a.file_name, a.mime_type, a.kept_units);
     if (!out.empty() && out.back() != '\n') out += '\n';
     out += '\n';
   }
@@ -138,8 +138,8 @@ std::string message_model_text(const Message& m, bool media_markers) {
 
 namespace {
 
-/// render_chat_prompt, with media markers when `markers` is set.
-std::string render(const Model& model, const Tokenizer& tokenizer,
+/// render_chat_prompt with a template's source, with media markers when `markers` is set.
+std::string render(std::string_view chat_template, const Tokenizer& tokenizer,
                    const std::vector<Message>& history, const Message& user, std::string* warning,
                    bool markers) {
   chat::ChatContext c;
@@ -151,10 +151,59 @@ std::string render(const Model& model, const Tokenizer& tokenizer,
   c.add_generation_prompt = true;
   if (tokenizer.bos() != no_token) c.bos_token = std::string(tokenizer.token_text(tokenizer.bos()));
   if (tokenizer.eos() != no_token) c.eos_token = std::string(tokenizer.token_text(tokenizer.eos()));
-  const std::string source(model.file().get_string("tokenizer.chat_template").value_or(""));
-  chat::RenderOutcome r = chat::render_or_fallback(source, c);
+  chat::RenderOutcome r = chat::render_or_fallback(std::string(chat_template), c);
   if (warning != nullptr && r.warning) *warning = *r.warning;
   return std::move(r.text);
+}
+
+std::string render(const Model& model, const Tokenizer& tokenizer,
+                   const std::vector<Message>& history, const Message& user, std::string* warning,
+                   bool markers) {
+  return render(chat_template_source(model), tokenizer, history, user, warning, markers);
+}
+
+/// Every image and video attachment of a conversation, in order.
+std::vector<const Attachment*> conversation_media(const std::vector<Message>& history,
+                                                  const Message& user) {
+  std::vector<const Attachment*> media;
+  const auto add = [&](const Message& m) {
+    for (const Attachment& a : m.attachments) {
+      if (a.kind == "image" || a.kind == "video") media.push_back(&a);
+    }
+  };
+  for (const Message& h : history) add(h);
+  add(user);
+  return media;
+}
+
+/// Walks a prompt rendered with media markers: `on_text(piece, first)` for each text
+/// piece (`first`: the prompt's first, which takes the special tokens), `on_media(i)` for
+/// the i-th marker (the line end after a marker is dropped). Markers beyond `n_media` are
+/// left as text.
+template <typename OnText, typename OnMedia>
+void split_on_markers(const std::string& text, size_t n_media, OnText on_text, OnMedia on_media) {
+  const std::string head =
+      "\x1e"
+      "es-media:";
+  size_t at = 0;
+  size_t next_media = 0;
+  bool first = true;
+  const auto add_text = [&](std::string_view piece) {
+    const bool was_first = first;
+    first = false;
+    if (!piece.empty()) on_text(piece, was_first);
+  };
+  while (true) {
+    const size_t m = text.find(head, at);
+    if (m == std::string::npos) break;
+    const size_t end = text.find('\x1e', m + head.size());
+    if (end == std::string::npos || next_media >= n_media) break;
+    add_text(std::string_view(text).substr(at, m - at));
+    on_media(next_media++);
+    at = end + 1;
+    if (at < text.size() && text[at] == '\n') ++at;
+  }
+  add_text(std::string_view(text).substr(at));
 }
 
 /// A 40-bit key of an attachment's content (the first 10 hex digits of its SHA-256).
@@ -163,6 +212,10 @@ int64_t content_key(const std::string& sha256_hex) {
 }
 
 }  // namespace
+
+std::string chat_template_source(const Model& model) {
+  return std::string(model.file().get_string("tokenizer.chat_template").value_or(""));
+}
 
 std::string render_chat_prompt(const Model& model, const Tokenizer& tokenizer,
                                const std::vector<Message>& history, const Message& user,
@@ -185,18 +238,7 @@ ChatPrompt build_chat_prompt(const Model& model, const Tokenizer& tokenizer,
     p.keys.assign(p.tokens.begin(), p.tokens.end());
     return p;
   }
-  // Every image and video of the conversation, in order.
-  std::vector<const Attachment*> media;
-  for (const Message* m : [&] {
-         std::vector<const Message*> all;
-         for (const Message& h : history) all.push_back(&h);
-         all.push_back(&user);
-         return all;
-       }()) {
-    for (const Attachment& a : m->attachments) {
-      if (a.kind == "image" || a.kind == "video") media.push_back(&a);
-    }
-  }
+  const std::vector<const Attachment*> media = conversation_media(history, user);
   if (projector == nullptr) {
     if (!media.empty() && warning != nullptr) {
       *warning += std::string(warning->empty() ? "" : "; ") +
@@ -213,28 +255,15 @@ ChatPrompt build_chat_prompt(const Model& model, const Tokenizer& tokenizer,
   // Markers in each message count from 0: number them across the conversation instead by
   // rendering each message's markers and mapping them in order of appearance.
   const std::string text = render(model, tokenizer, history, user, warning, true);
-  const std::string head =
-      "\x1e"
-      "es-media:";
-  size_t at = 0;
-  size_t next_media = 0;
-  bool first = true;
-  const auto add_text = [&](std::string_view piece) {
+  const auto add_text = [&](std::string_view piece, bool first) {
     EncodeOptions o = eo;
     o.add_special = first;
-    first = false;
-    if (piece.empty()) return;
     const std::vector<TokenId> ids = tokenizer.encode(piece, o);
     p.tokens.insert(p.tokens.end(), ids.begin(), ids.end());
     p.keys.insert(p.keys.end(), ids.begin(), ids.end());
   };
-  while (true) {
-    const size_t m = text.find(head, at);
-    if (m == std::string::npos) break;
-    const size_t end = text.find('\x1e', m + head.size());
-    if (end == std::string::npos || next_media >= media.size()) break;
-    add_text(std::string_view(text).substr(at, m - at));
-    const Attachment& a = *media[next_media++];
+  const auto add_media = [&](size_t i) {
+    const Attachment& a = *media[i];
     const std::string sha = a.sha256.empty() ? sha256_hex(a.data) : a.sha256;
     auto& cached = (*cache)[sha];
     if (!cached) {
@@ -248,23 +277,49 @@ ChatPrompt build_chat_prompt(const Model& model, const Tokenizer& tokenizer,
     const int64_t key = content_key(sha);
     uint32_t row = 0;
     uint32_t run_start = UINT32_MAX;
-    for (size_t i = 0; i < e.tokens.size(); ++i) {
-      const int32_t t = e.tokens[i];
+    for (size_t k = 0; k < e.tokens.size(); ++k) {
+      const int32_t t = e.tokens[k];
       p.tokens.push_back(t);
       const bool pad = t == projector->tokens().pad;
       p.keys.push_back(pad ? -1 - ((key << 20) ^ row) : t);
-      if (pad && run_start == UINT32_MAX) run_start = base + static_cast<uint32_t>(i);
+      if (pad && run_start == UINT32_MAX) run_start = base + static_cast<uint32_t>(k);
       if (pad) ++row;
     }
     if (run_start != UINT32_MAX) {
       p.spans.push_back(MediaSpan{run_start, row, e.rows.data(), e.modality});
       p.media.push_back(cached);
     }
-    at = end + 1;
-    if (at < text.size() && text[at] == '\n') ++at;
-  }
-  add_text(std::string_view(text).substr(at));
+  };
+  split_on_markers(text, media.size(), add_text, add_media);
   return p;
+}
+
+uint32_t count_chat_prompt(std::string_view chat_template, const Tokenizer& tokenizer,
+                           const Projector* projector, const std::vector<Message>& history,
+                           const Message& user, std::string* warning) {
+  EncodeOptions eo;
+  eo.add_special = true;
+  const std::vector<const Attachment*> media = conversation_media(history, user);
+  if (projector == nullptr || media.empty()) {
+    const std::string text = render(chat_template, tokenizer, history, user, warning, false);
+    return static_cast<uint32_t>(tokenizer.encode(text, eo).size());
+  }
+  const std::string text = render(chat_template, tokenizer, history, user, warning, true);
+  uint64_t n = 0;
+  const auto add_text = [&](std::string_view piece, bool first) {
+    EncodeOptions o = eo;
+    o.add_special = first;
+    n += tokenizer.encode(piece, o).size();
+  };
+  const auto add_media = [&](size_t i) {
+    const Attachment& a = *media[i];
+    if (a.data.empty()) {
+      throw Error(ErrorKind::usage, a.file_name + ": the attachment's data was not loaded");
+    }
+    n += media_token_cost(*projector, media::probe_memory(a.data, a.file_name));
+  };
+  split_on_markers(text, media.size(), add_text, add_media);
+  return static_cast<uint32_t>(std::min<uint64_t>(n, UINT32_MAX));
 }
 
 ChatRunner::ChatRunner(Store& store, std::shared_ptr<const Model> model,

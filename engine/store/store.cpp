@@ -295,14 +295,15 @@ void put_children(const Store::Impl& store, int64_t message_id, const Message& m
   for (const Attachment& a : m.attachments) {
     const std::string hash = put_blob(store, a);
     Stmt s(store,
-           "INSERT INTO attachments (message_id, seq, kind, file_name, mime_type, blob_sha256) "
-           "VALUES (?, ?, ?, ?, ?, ?)");
+           "INSERT INTO attachments (message_id, seq, kind, file_name, mime_type, blob_sha256, "
+           "kept_units) VALUES (?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, message_id)
         .bind(2, seq++)
         .bind(3, std::string_view(a.kind))
         .bind(4, std::string_view(a.file_name))
         .bind(5, std::string_view(a.mime_type))
-        .bind(6, std::string_view(hash));
+        .bind(6, std::string_view(hash))
+        .bind(7, int64_t{a.kept_units});
     s.run();
   }
   if (m.trace && m.trace->has_shape()) {
@@ -655,7 +656,7 @@ Session Store::load_session(int64_t session_id, const LoadOptions& options) {
   q.bind(1, session_id);
   Stmt att(s,
            "SELECT a.kind, a.file_name, a.mime_type, a.blob_sha256, b.size, "
-           "CASE WHEN ?2 THEN b.data END FROM attachments a JOIN blobs b ON "
+           "CASE WHEN ?2 THEN b.data END, a.kept_units FROM attachments a JOIN blobs b ON "
            "b.sha256 = a.blob_sha256 WHERE a.message_id = ?1 ORDER BY a.seq");
   Stmt tr(s, "SELECT encoding, data FROM traces WHERE message_id = ?");
   while (q.step()) {
@@ -687,6 +688,13 @@ Session Store::load_session(int64_t session_id, const LoadOptions& options) {
       a.mime_type = att.text(2);
       a.sha256 = att.text(3);
       a.size = static_cast<uint64_t>(att.i64(4));
+      const int64_t kept = att.i64(6);
+      if (kept < 0 || kept > int64_t{UINT32_MAX}) {
+        throw Error(ErrorKind::bad_input, s.path.string() + ": attachment \"" + a.file_name +
+                                              "\" of message " + std::to_string(m.id) + " keeps " +
+                                              std::to_string(kept) + " units");
+      }
+      a.kept_units = static_cast<uint32_t>(kept);
       if (options.attachment_data) {
         a.data = att.blob(5);
         if (a.data.size() != a.size) {

@@ -102,7 +102,13 @@ END;
 INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
+// Version 4: a text or PDF attachment cut to fit the context keeps its whole content and
+// records how many units (pages of a PDF, lines of text) reached the model; 0: all.
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE attachments ADD COLUMN kept_units INTEGER NOT NULL DEFAULT 0 CHECK (kept_units >= 0);
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kV1, kV2, kV3, kV4};
 
 }  // namespace
 

@@ -434,6 +434,14 @@ uint16_t to_half(float value) noexcept {
   return trace_detail::float_to_half(value);
 }
 
+std::string kept_note(const Attachment& a) {
+  if (a.kept_units == 0) return {};
+  const bool pages = a.kind == "pdf";
+  const bool one = a.kept_units == 1;
+  return "only its first " + (one ? std::string() : std::to_string(a.kept_units) + " ") +
+         (pages ? (one ? "page" : "pages") : (one ? "line" : "lines")) + " reached the model";
+}
+
 std::string human_bytes(uint64_t bytes) {
   if (bytes < 1024) return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
   static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};

@@ -15,6 +15,7 @@ using detail::append_html;
 using detail::html_escape;
 using detail::human_bytes;
 using detail::human_time;
+using detail::kept_note;
 using detail::Marks;
 
 constexpr const char* kCss = R"css(
@@ -181,6 +182,7 @@ void attachment_meta(std::string& out, const Attachment& a) {
   append_html(out, a.mime_type.empty() ? a.kind : a.mime_type, Marks::span);
   out += " \xc2\xb7 " + human_bytes(a.size);
   if (a.data.empty() && a.size != 0) out += " \xc2\xb7 not stored";
+  if (a.kept_units != 0) out += " \xc2\xb7 " + kept_note(a);
   out += "</span>";
 }
 
@@ -352,7 +354,9 @@ void qt_message(std::string& out, const Message& m, size_t index) {
     append_html(out, a.file_name, Marks::text);
     out += " \xc2\xb7 ";
     append_html(out, a.mime_type.empty() ? a.kind : a.mime_type, Marks::text);
-    out += " \xc2\xb7 " + human_bytes(a.size) + "</span></p>\n";
+    out += " \xc2\xb7 " + human_bytes(a.size);
+    if (a.kept_units != 0) out += " \xc2\xb7 " + kept_note(a);
+    out += "</span></p>\n";
     if (img.empty() && is_text_attachment(a)) {
       out += "<pre style=\"font-size:small; white-space:pre-wrap\">";
       append_html(out,

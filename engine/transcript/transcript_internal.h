@@ -88,6 +88,10 @@ void append_html(std::string& out, std::string_view text, Marks marks, bool newl
 
 /// "1.5 KiB", "12 bytes", "3.2 MiB".
 [[nodiscard]] std::string human_bytes(uint64_t bytes);
+/// For a document cut to fit the context (Attachment::kept_units), what reached the model:
+/// "only its first 12 pages reached the model" (a PDF) or "... 1234 lines ..." (text);
+/// "" for a whole attachment.
+[[nodiscard]] std::string kept_note(const Attachment& a);
 /// "#rrggbb" for 0xRRGGBB.
 [[nodiscard]] std::string hex_colour(uint32_t rgb);
 

@@ -55,6 +55,8 @@ Json attachment_json(const Attachment& a) {
   j["mime_type"] = text_value(a.mime_type);
   j["size"] = a.size;
   j["sha256"] = text_value(a.sha256);
+  // A document cut to fit the context: the units (pages, lines) that reached the model.
+  if (a.kept_units != 0) j["kept_units"] = a.kept_units;
   // An attachment loaded without its data (size > 0, no bytes) is written without it.
   if (!a.data.empty() || a.size == 0) j["data_base64"] = detail::base64_encode(a.data);
   return j;
@@ -370,6 +372,9 @@ Attachment read_attachment(const Reader& r, const Json& j, const Path& path) {
   a.sha256 = r.string_member(j, "sha256", path);
   if (!a.sha256.empty() && !is_sha256_hex(a.sha256))
     r.fail(path / "sha256", "not 64 lower-case hex digits");
+  if (const Json* kept = Reader::optional_member(j, "kept_units")) {
+    a.kept_units = static_cast<uint32_t>(r.integer(*kept, path / "kept_units", 0, UINT32_MAX));
+  }
   if (const Json* data = Reader::optional_member(j, "data_base64")) {
     const std::string text = r.string(*data, path / "data_base64");
     auto bytes = detail::base64_decode(text);

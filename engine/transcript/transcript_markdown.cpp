@@ -279,7 +279,8 @@ void message_section(std::string& out, const Message& m, const std::vector<std::
       const std::string name = inline_text(files[a]);  // the name it has on disk
       const std::string info = " (" +
                                inline_text(att.mime_type.empty() ? att.kind : att.mime_type) +
-                               ", " + detail::human_bytes(att.size) + ")";
+                               ", " + detail::human_bytes(att.size) +
+                               (att.kept_units != 0 ? "; " + detail::kept_note(att) : "") + ")";
       if (att.data.empty() && att.size != 0) {
         out += "- " + name + info + ", not stored\n";
         continue;

@@ -9,6 +9,7 @@
 #include "expertscope/error.h"
 #include "expertscope/projector.h"
 #include "expertscope/trace.h"
+#include "expertscope/transcript.h"
 #include "tiny_models.h"
 #include "tiny_projector.h"
 
@@ -61,6 +62,16 @@ Attachment image_attachment(const std::string& name, std::vector<uint8_t> bytes)
   a.mime_type = "image/bmp";
   a.size = bytes.size();
   a.data = std::move(bytes);
+  return a;
+}
+
+Attachment text_attachment(const std::string& name, const std::string& text) {
+  Attachment a;
+  a.kind = "text";
+  a.file_name = name;
+  a.mime_type = "text/plain";
+  a.data.assign(text.begin(), text.end());
+  a.size = a.data.size();
   return a;
 }
 
@@ -274,6 +285,87 @@ class TestChatSession : public QObject {
     QVERIFY(s.messages[0].content.ends_with(" question"));
     QCOMPARE(s.messages[1].state, MessageState::interrupted);
     QVERIFY(!s.messages[1].content.empty());
+  }
+
+  /// A text attachment the user cut to its first lines: the stored message keeps the
+  /// whole file and the count, the model reads only the kept lines under a note, and the
+  /// next turn renders the history with the same note (so does a JSON round trip).
+  void a_truncated_document_is_stored_and_replayed() {
+    std::string log;
+    for (int i = 1; i <= 100; ++i) log += "entry " + std::to_string(i) + "\n";
+    Message m = user_message("Summarise the log.");
+    m.attachments.push_back(text_attachment("run.log", log));
+    m.attachments[0].kept_units = 10;
+    const std::string model_text = message_model_text(m);
+    QVERIFY2(model_text.starts_with("### run.log\n\n[truncated: first 10 of 100 lines kept]\n\n"
+                                    "entry 1\n"),
+             model_text.c_str());
+    QVERIFY(model_text.find("entry 10\n") != std::string::npos);
+    QVERIFY(model_text.find("entry 11") == std::string::npos);
+
+    Store store(dir_.filePath("kept.db").toStdString());
+    ChatRunner runner(store, model_, ContextParams{.n_ctx = 1024});
+    const auto first = runner.run_turn(std::nullopt, m, greedy(3));
+    const Session s = store.load_session(first.session_id);
+    const Attachment& stored = s.messages[0].attachments[0];
+    QCOMPARE(stored.kept_units, 10u);
+    QCOMPARE(std::string(stored.data.begin(), stored.data.end()), log);  // the whole file
+    QCOMPARE(message_model_text(s.messages[0]), model_text);
+    // The next turn's prompt shows the history as the model read it.
+    const std::string replay =
+        render_chat_prompt(*model_, runner.tokenizer(), s.messages, user_message("And then?"));
+    QVERIFY(replay.find("[truncated: first 10 of 100 lines kept]") != std::string::npos);
+    QVERIFY(replay.find("entry 11") == std::string::npos);
+    // The second turn renders the document as the first did: the cache holding it is
+    // reused (were it rendered whole, reuse would stop at the note, near the start).
+    const auto second = runner.run_turn(first.session_id, user_message("And then?"), greedy(2));
+    QVERIFY2(second.n_reused_tokens > first.n_prompt_tokens / 2,
+             std::to_string(second.n_reused_tokens).c_str());
+    // Exported and imported, the attachment keeps what reached the model.
+    const Session back = transcript::from_json(transcript::to_json(s), "kept.json");
+    QCOMPARE(back.messages[0].attachments[0].kept_units, 10u);
+    QVERIFY(transcript::to_markdown(s, "att").find("only its first 10 lines reached the model") !=
+            std::string::npos);
+  }
+
+  /// count_chat_prompt (what the composer shows) counts what build_chat_prompt lays out:
+  /// text, a truncated document, pictures through the projector, history and template.
+  void the_prompt_count_matches_the_prompt() {
+    const std::string olmoe = dir_.filePath("count.gguf").toStdString();
+    test::write_tiny_model(test::tiny_spec(Arch::olmoe), olmoe);
+    const auto model = Model::load(olmoe);
+    test::TinyProjectorSpec ps;
+    ps.n_embd = model->hparams().n_embd;
+    const std::string mmproj = dir_.filePath("count.mmproj.gguf").toStdString();
+    test::write_tiny_projector(ps, mmproj);
+    std::shared_ptr<const Projector> projector = Projector::load(mmproj, *model);
+    const Tokenizer tokenizer = Tokenizer::from_gguf(model->file());
+    const std::string source = chat_template_source(*model);
+
+    std::vector<Message> history;
+    Message first = user_message("Look at these.");
+    first.attachments.push_back(image_attachment("red.bmp", solid_bmp(20, 12, 220, 10, 10)));
+    first.attachments.push_back(text_attachment("notes.md", "# Notes\nA\nB\nC\n"));
+    first.attachments[1].kept_units = 2;
+    history.push_back(first);
+    Message answer;
+    answer.role = "assistant";
+    answer.content = "I see a red picture.";
+    history.push_back(answer);
+    Message next = user_message("And this one?");
+    next.attachments.push_back(image_attachment("blue.bmp", solid_bmp(8, 8, 10, 10, 220)));
+    for (const Projector* pj : {projector.get(), static_cast<const Projector*>(nullptr)}) {
+      std::string warning;
+      const ChatPrompt built =
+          build_chat_prompt(*model, tokenizer, pj, history, next, false, &warning);
+      QCOMPARE(count_chat_prompt(source, tokenizer, pj, history, next),
+               static_cast<uint32_t>(built.tokens.size()));
+    }
+    // An empty next message (what the composer counts before anything is typed).
+    QCOMPARE(count_chat_prompt(source, tokenizer, projector.get(), {}, user_message("")),
+             static_cast<uint32_t>(build_chat_prompt(*model, tokenizer, projector.get(), {},
+                                                     user_message(""), false, nullptr)
+                                       .tokens.size()));
   }
 
   void a_prompt_too_long_writes_nothing() {

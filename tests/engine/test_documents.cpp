@@ -1,7 +1,8 @@
 // Documents: UTF-8 / UTF-16 text and Markdown, invalid UTF-8 replaced (U+FFFD), binary
-// refused; PDFs written here by hand (one and several pages, a correct xref table) read
-// page by page with Poppler; damaged and encrypted PDFs (qpdf --encrypt, skipped without
-// qpdf) refused by name; the attachment text block; `media-info` on documents.
+// refused; PDFs written by hand (tests/fixtures/test_pdf.h: one and several pages, a
+// correct xref table) read page by page with Poppler; damaged and encrypted PDFs (qpdf
+// --encrypt, skipped without qpdf) refused by name; the attachment text block, and cut to
+// whole lines or pages with the note the model reads; `media-info` on documents.
 #include <QDir>
 #include <QFile>
 #include <QJsonDocument>
@@ -16,58 +17,15 @@
 #include "cli_runner.h"
 #include "expertscope/document.h"
 #include "expertscope/error.h"
+#include "test_pdf.h"
 
 namespace md = es::media;
+using es::test::make_pdf;
 
 namespace {
 
 std::vector<uint8_t> bytes_of(std::string_view s) {
   return {s.begin(), s.end()};
-}
-
-/// A minimal valid PDF: one page per entry of `pages`, each line of a page drawn with
-/// Helvetica (PDF string escapes applied), an xref table with the real offsets.
-std::string make_pdf(const std::vector<std::vector<std::string>>& pages) {
-  std::string pdf = "%PDF-1.4\n%\xE2\xE3\xCF\xD3\n";
-  std::vector<size_t> offsets;
-  auto object = [&](const std::string& body) {
-    offsets.push_back(pdf.size());
-    pdf += std::to_string(offsets.size()) + " 0 obj\n" + body + "\nendobj\n";
-  };
-  const size_t n = pages.size();
-  const size_t font_id = 3 + 2 * n;
-  object("<< /Type /Catalog /Pages 2 0 R >>");
-  std::string kids;
-  for (size_t i = 0; i < n; ++i) kids += std::to_string(3 + 2 * i) + " 0 R ";
-  object("<< /Type /Pages /Kids [" + kids + "] /Count " + std::to_string(n) + " >>");
-  for (size_t i = 0; i < n; ++i) {
-    object("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 " +
-           std::to_string(font_id) + " 0 R >> >> /Contents " + std::to_string(4 + 2 * i) +
-           " 0 R >>");
-    std::string content = "BT /F1 18 Tf 72 720 Td 24 TL\n";
-    for (const std::string& line : pages[i]) {
-      std::string escaped;
-      for (const char c : line) {
-        if (c == '(' || c == ')' || c == '\\') escaped += '\\';
-        escaped += c;
-      }
-      content += "(" + escaped + ") Tj T*\n";
-    }
-    content += "ET";
-    object("<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content +
-           "\nendstream");
-  }
-  object("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
-  const size_t xref = pdf.size();
-  pdf += "xref\n0 " + std::to_string(offsets.size() + 1) + "\n0000000000 65535 f \n";
-  for (const size_t off : offsets) {
-    char entry[21];
-    std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", off);
-    pdf += entry;
-  }
-  pdf += "trailer\n<< /Size " + std::to_string(offsets.size() + 1) +
-         " /Root 1 0 R >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
-  return pdf;
 }
 
 template <typename Fn>
@@ -98,6 +56,8 @@ class TestDocuments : public QObject {
   void pdf_one_page();
   void pdf_pages();
   void pdf_attachment();
+  void text_truncated_to_whole_lines();
+  void pdf_truncated_to_whole_pages();
   void pdf_damaged_data();
   void pdf_damaged();
   void pdf_encrypted();
@@ -258,6 +218,58 @@ void TestDocuments::pdf_attachment() {
   // The content decides when the name claims nothing.
   QVERIFY(md::attachment_text(bytes_of(pdf), "download", "").rfind("### download (3 pages)", 0) ==
           0);
+}
+
+void TestDocuments::text_truncated_to_whole_lines() {
+  std::string text;
+  for (int i = 1; i <= 1500; ++i) text += "line " + std::to_string(i) + "\n";
+  text += "last line, no end";
+  const md::Document whole = md::read_text_memory(bytes_of(text), "/tmp/log.txt");
+  QCOMPARE(md::document_units(whole), 1501u);
+  QCOMPARE(md::document_units(md::read_text_memory(bytes_of(""), "e.txt")), 0u);
+  QCOMPARE(md::document_units(md::read_text_memory(bytes_of("\n"), "n.txt")), 1u);
+  // Whole lines from the start, their line ends kept; the note in words the model reads.
+  const md::Document cut = md::truncate_document(whole, 1234);
+  QCOMPARE(cut.truncated_from, 1501u);
+  QVERIFY(cut.pages[0].ends_with("line 1234\n"));
+  QCOMPARE(md::document_units(cut), 1234u);
+  QCOMPARE(cut.n_chars, int64_t(cut.pages[0].size()));
+  const std::string block = md::format_attachment(cut);
+  QVERIFY2(block.starts_with("### log.txt\n\n[truncated: first 1,234 of 1,501 lines kept]\n\n"
+                             "line 1\n"),
+           block.c_str());
+  QVERIFY(block.ends_with("line 1234\n"));
+  QVERIFY(block.find("line 1235") == std::string::npos);
+  // The same through the attachment's bytes; 0 or at least every line: the whole file.
+  QCOMPARE(md::attachment_text_kept(bytes_of(text), "log.txt", "text/plain", 1234), block);
+  QCOMPARE(md::attachment_text_kept(bytes_of(text), "log.txt", "", 0),
+           md::attachment_text(bytes_of(text), "log.txt"));
+  QCOMPARE(md::attachment_text_kept(bytes_of(text), "log.txt", "", 1501),
+           md::attachment_text(bytes_of(text), "log.txt"));
+  QCOMPARE(md::truncate_document(whole, 9999).truncated_from, 0u);
+  // Source code: the note sits above the fence, the cut code stays fenced.
+  const std::string code = "int a;\nint b;\nint c;\n";
+  QCOMPARE(md::attachment_text_kept(bytes_of(code), "x.cpp", "", 2),
+           std::string("### x.cpp\n\n[truncated: first 2 of 3 lines kept]\n\n```cpp\n"
+                       "int a;\nint b;\n```\n"));
+}
+
+void TestDocuments::pdf_truncated_to_whole_pages() {
+  std::vector<std::vector<std::string>> pages;
+  for (int i = 1; i <= 40; ++i) pages.push_back({"Page text " + std::to_string(i)});
+  const std::string pdf = make_pdf(pages);
+  const md::Document whole = md::read_attachment_document(bytes_of(pdf), "report.pdf");
+  QCOMPARE(whole.kind, md::Kind::document);
+  QCOMPARE(md::document_units(whole), 40u);
+  const std::string text = md::attachment_text_kept(bytes_of(pdf), "report.pdf", "", 12);
+  QVERIFY2(text.starts_with("### report.pdf (40 pages)\n\n[truncated: pages 1\u201312 of 40 "
+                            "kept]\n\n--- page 1 of 40 ---\nPage text 1\n"),
+           text.c_str());
+  QVERIFY(text.find("--- page 12 of 40 ---\nPage text 12\n") != std::string::npos);
+  QVERIFY(text.find("page 13") == std::string::npos);
+  QVERIFY(text.find("Page text 13") == std::string::npos);
+  QVERIFY(md::attachment_text_kept(bytes_of(pdf), "report.pdf", "", 1)
+              .find("[truncated: page 1 of 40 kept]") != std::string::npos);
 }
 
 void TestDocuments::pdf_damaged_data() {

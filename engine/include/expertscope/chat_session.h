@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "expertscope/context.h"
@@ -33,7 +34,8 @@
 namespace es {
 
 /// What the model sees of a message: each text or document attachment as a text block
-/// under a header naming the file (media/document.h), each image or video as
+/// under a header naming the file (media/document.h; one with Attachment::kept_units only
+/// its first pages or lines, under a note saying so), each image or video as
 /// media_marker(i) (i counting image and video attachments of the message; replaced by
 /// the projected span) — or, with `media_markers` false, as a line naming the file — then
 /// the message's text.
@@ -47,6 +49,22 @@ namespace es {
 [[nodiscard]] std::string render_chat_prompt(const Model& model, const Tokenizer& tokenizer,
                                              const std::vector<Message>& history,
                                              const Message& user, std::string* warning = nullptr);
+
+/// The source of a model's chat template (tokenizer.chat_template; empty when it has none,
+/// and a built-in fallback renders its prompts).
+[[nodiscard]] std::string chat_template_source(const Model& model);
+
+/// How many positions the prompt of a conversation (`history`, then `user`) takes, counted
+/// as build_chat_prompt lays it out — rendered with `chat_template` (the source
+/// chat_template_source gives; empty: the fallback) and tokenized, each image or video
+/// costing media_token_cost through `projector` (probed, not decoded or projected) — so
+/// that a caller without the Model (the workbench's composer) can tell whether the next
+/// turn fits its context. Throws es::Error as build_chat_prompt does for an attachment
+/// that cannot be read.
+[[nodiscard]] uint32_t count_chat_prompt(std::string_view chat_template, const Tokenizer& tokenizer,
+                                         const Projector* projector,
+                                         const std::vector<Message>& history, const Message& user,
+                                         std::string* warning = nullptr);
 
 /// Encoded attachments by the SHA-256 of their content.
 using MediaCache = std::map<std::string, std::shared_ptr<const EncodedMedia>>;

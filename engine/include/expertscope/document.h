@@ -38,6 +38,9 @@ struct Document {
   std::vector<std::string> pages;  ///< Valid UTF-8; text files have one page.
   int64_t n_chars = 0;             ///< Unicode characters over all pages.
   int64_t n_replaced = 0;          ///< Invalid UTF-8 sequences replaced by U+FFFD.
+  /// When the document was cut to fit a context (truncate_document): the units (pages of
+  /// a PDF, lines of a text file) the whole document has. 0: not truncated.
+  uint32_t truncated_from = 0;
 };
 
 /// Reads text (see the top of this header). Throws es::Error(io) for a missing file or a
@@ -87,7 +90,35 @@ struct Document {
                                           std::string_view mime_type = {},
                                           const DocumentLimits& limits = {});
 
-/// The text block of a Document already read (as attachment_text formats it).
+/// The text block of a Document already read (as attachment_text formats it). A
+/// truncated document (truncated_from != 0) says so right under its header, in words the
+/// model reads: "[truncated: pages 1–12 of 40 kept]" for a PDF (whose page markers still
+/// count "of 40"), "[truncated: first 1,234 of 5,678 lines kept]" for a text file.
 [[nodiscard]] std::string format_attachment(const Document& doc);
+
+/// The Document a document or text attachment holds (the kind decided as attachment_text
+/// decides it). Throws what attachment_text throws.
+[[nodiscard]] Document read_attachment_document(std::span<const uint8_t> bytes,
+                                                std::string_view file_name,
+                                                std::string_view mime_type = {},
+                                                const DocumentLimits& limits = {});
+
+/// The units a document is cut in to fit a context: its pages (a PDF) or its lines (a
+/// text file: a last line without a line end counts; an empty text has none).
+[[nodiscard]] uint32_t document_units(const Document& doc);
+
+/// The first `keep` units of `doc`, cut on a clean boundary (whole pages, whole lines with
+/// their line ends), with truncated_from set to document_units(doc) so that
+/// format_attachment says what was kept. `keep` 0, or at least document_units(doc): `doc`
+/// unchanged. n_chars counts what is kept.
+[[nodiscard]] Document truncate_document(Document doc, uint32_t keep);
+
+/// The text block of a document or text attachment with only its first `keep_units`
+/// units (0: all of them): format_attachment(truncate_document(read_attachment_document
+/// (...), keep_units)). What a stored Attachment with kept_units becomes in the prompt.
+[[nodiscard]] std::string attachment_text_kept(std::span<const uint8_t> bytes,
+                                               std::string_view file_name,
+                                               std::string_view mime_type, uint32_t keep_units,
+                                               const DocumentLimits& limits = {});
 
 }  // namespace es::media

@@ -64,6 +64,11 @@ struct Attachment {
   uint64_t size = 0;      ///< Bytes of the content.
   /// The content; empty when loaded without data (Store::LoadOptions).
   std::vector<uint8_t> data;
+  /// A text or PDF attachment the user cut to fit the context: only its first
+  /// `kept_units` units (pages of a PDF, lines of a text file) reach the model, under a
+  /// note saying so (media::truncate_document). `data` keeps the whole original. 0: the
+  /// whole document.
+  uint32_t kept_units = 0;
 
   bool operator==(const Attachment&) const = default;
 };

@@ -71,7 +71,7 @@ struct TraceStorage {
 class Store {
  public:
   /// The schema version this program writes; databases at any lower version are migrated.
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;
   /// The routing-trace encoding this program writes (and the newest it reads).
   static constexpr uint32_t trace_encoding = 1;
 

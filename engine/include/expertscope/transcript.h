@@ -28,9 +28,11 @@ inline constexpr int json_format_version = 1;
 /// OpenAI-style JSON: {"object":"expertscope.session","version":1,"title":..,"model":{..},
 /// "settings":{..},"created":..,"updated":..,"messages":[{"role":..,"content":..,
 /// "expertscope":{"state":..,"n_tokens":..,"timings":{..},"stop_reason":..,"settings":{..},
-/// "created":..,"updated":..,"attachments":[{..,"data_base64":..}],"routing":{"n_expert":..,
-/// "top_k":..,"moe_layers":[..],"full_layer":..,"tokens":[{"id":..,"pos":..,"text":..,
-/// "modality":..,"experts":[[..]..],"weights":[[..]..],"entropy":[..],"full_probs":[..]}]}}}]}.
+/// "created":..,"updated":..,"attachments":[{..,"kept_units":..,"data_base64":..}],
+/// "routing":{"n_expert":..,"top_k":..,"moe_layers":[..],"full_layer":..,"tokens":[{"id":..,
+/// "pos":..,"text":..,"modality":..,"experts":[[..]..],"weights":[[..]..],"entropy":[..],
+/// "full_probs":[..]}]}}}]}. "kept_units" (a document cut to fit: Attachment::kept_units)
+/// is written only when not 0.
 /// Times are ISO 8601 UTC with milliseconds. Settings are written as JSON objects when
 /// their text is one in compact form (as nlohmann::json::dump() writes it), otherwise as
 /// the text itself, so that both come back unchanged. Weights, entropies and
