@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "expertscope/context.h"
+#include "expertscope/demo_model.h"
 #include "expertscope/model.h"
 
 namespace es::cli {
@@ -44,6 +45,7 @@ int cmd_bench(const Args& args) {
   std::optional<std::string> model_path = args.value("-m");
   if (!model_path) model_path = args.value("--model");
   if (!model_path) throw usage_error("bench: no model given (-m MODEL)");
+  *model_path = resolve_model_name(*model_path).string();  // "demo": the bundled model
   const auto count = [&](const char* opt, int64_t def, int64_t lo, int64_t hi) {
     const auto v = args.value(opt);
     const int64_t n = v ? parse_int(*v, opt) : def;

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "expertscope/context.h"
+#include "expertscope/demo_model.h"
 #include "expertscope/model.h"
 #include "expertscope/tokenizer.h"
 #include "expertscope/trace.h"
@@ -49,6 +50,7 @@ int cmd_eval(const Args& args) {
   std::optional<std::string> model_path = args.value("-m");
   if (!model_path) model_path = args.value("--model");
   if (!model_path) throw usage_error("eval: no model given (-m MODEL)");
+  *model_path = resolve_model_name(*model_path).string();  // "demo": the bundled model
 
   ContextParams params;
   params.backend = args.value("--backend").value_or("auto");

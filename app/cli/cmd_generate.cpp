@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "expertscope/chat_session.h"
 #include "expertscope/chat_template.h"
+#include "expertscope/demo_model.h"
 #include "expertscope/document.h"
 #include "expertscope/generate.h"
 #include "expertscope/media.h"
@@ -148,6 +149,7 @@ int cmd_generate(const Args& args) {
   std::optional<std::string> model_path = args.value("-m");
   if (!model_path) model_path = args.value("--model");
   if (!model_path) throw usage_error("generate: no model given (-m MODEL)");
+  *model_path = resolve_model_name(*model_path).string();  // "demo": the bundled model
   GenerateParams gp;
   gp.sampling = sampling_from(args);
   if (const auto n = args.value("-n")) {

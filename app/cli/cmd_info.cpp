@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli.h"
+#include "expertscope/demo_model.h"
 #include "expertscope/gguf.h"
 #include "expertscope/model_info.h"
 
@@ -17,6 +18,7 @@ int cmd_info(const Args& args) {
   } else if (!model || !rest.empty()) {
     throw usage_error("info: expected exactly one model file");
   }
+  *model = resolve_model_name(*model).string();  // "demo": the bundled model
   require_readable_file(*model);
   const gguf::File file = gguf::File::open(*model);
   const ModelSummary summary = summarize(file);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cli.h"
+#include "expertscope/demo_model.h"
 #include "expertscope/gguf.h"
 #include "expertscope/tokenizer.h"
 
@@ -52,8 +53,9 @@ struct Options {
 std::string model_option(const Args& args, const Options& opts) {
   const std::optional<std::string> path = opts.value("-m", "--model");
   if (!path) throw usage_error(args.command() + ": no model given (-m MODEL)");
-  require_readable_file(*path);
-  return *path;
+  const std::string resolved = resolve_model_name(*path).string();  // "demo": the bundled model
+  require_readable_file(resolved);
+  return resolved;
 }
 
 std::string read_input_file(const std::string& path) {

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before torch loads OpenBLAS (see train.py)
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import data  # noqa: E402
@@ -263,6 +266,47 @@ def engine_parity(model, tok, gguf: Path, cli: Path):
     return out
 
 
+@torch.no_grad()
+def engine_media(model, tok, gguf: Path, cli: Path, n_images: int = 12, n_clips: int = 8):
+    """Pictures (PNG, 4× upscaled: the engine's area filter gives back the exact pixels) and
+    clips (H.264 MP4 at 1 fps, as a user would drop them) through `expertscope-cli generate`:
+    the engine's greedy answer against this model's (Q8_0 weights) and against the truth."""
+    q8 = exported(model)
+    rng = np.random.default_rng(EVAL_SEED + 3)
+    out = {"images": [], "clips": []}
+    with tempfile.TemporaryDirectory() as d:
+        for i in range(n_images + n_clips):
+            kind = "image" if i < n_images else "video"
+            if kind == "image":
+                pix, truth = data.render_scene(rng)
+                f = Path(d) / f"scene{i}.png"
+                data.write_png(f, np.kron(pix, np.ones((4, 4, 1), dtype=np.uint8)))
+                q, n_frames, frames = "Describe the picture.", 0, [pix]
+            else:
+                pix, truth = data.render_clip(rng)
+                f = Path(d) / f"clip{i}.mp4"
+                data.write_video(f, pix, fps=1)
+                q, n_frames, frames = "What happens?", len(pix), [pix]
+            r = subprocess.run([str(cli), "generate", "-m", str(gguf), "--backend", "cpu",
+                                "--chat", q, f"--{kind}", str(f), "--temp", "0", "-n", "40"],
+                               check=True, capture_output=True, text=True)
+            engine = r.stdout.strip()
+            ids, at = media_prompt(tok, model.c, kind, n_frames, q)
+            ref = tok.decode(greedy(q8, torch.tensor([ids]),
+                                    media_rows_for(q8, kind, frames, at))[0]).strip()
+            if kind == "image":
+                out["images"].append({"engine": engine, "pytorch": ref, "same": engine == ref,
+                                      "engine_right": data.caption_correct(engine, truth)})
+            else:
+                out["clips"].append({"engine": engine, "pytorch": ref, "same": engine == ref,
+                                     "engine_right": data.clip_correct(engine, truth)})
+    for k in ("images", "clips"):
+        v = out[k]
+        out[k + "_same"] = sum(x["same"] for x in v) / max(1, len(v))
+        out[k + "_engine_right"] = sum(x["engine_right"] for x in v) / max(1, len(v))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("hf", type=Path)
@@ -295,6 +339,8 @@ def main() -> int:
     if a.gguf and a.cli:
         res["engine_parity"] = engine_parity(model, tok, a.gguf, a.cli)
         print(json.dumps(res["engine_parity"]), flush=True)
+        res["engine_media"] = engine_media(model, tok, a.gguf, a.cli)
+        print(json.dumps({k: v for k, v in res["engine_media"].items() if "_" in k}), flush=True)
     if a.out:
         a.out.write_text(json.dumps(res, indent=1))
     return 0

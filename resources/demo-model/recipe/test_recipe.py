@@ -21,7 +21,9 @@ import traceback
 from pathlib import Path
 
 import numpy as np
-import torch
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before torch loads OpenBLAS (see train.py)
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import data  # noqa: E402
