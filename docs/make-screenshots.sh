@@ -29,6 +29,12 @@ done
 xvfb-run -a -s "-screen 0 1600x1000x24" "$bin/expertscope" --model "$work/olmoe-tiny.gguf" \
   --prompt "What is in the picture and the clip?" --attach "$work/pattern.png" \
   --attach "$work/clip.mp4" --inspector tokens --screenshot "$out/workbench-media.png"
+# A log too long for the chat context, not sent: the composer offers "Truncate to fit"
+# beside ✕ (and the clip beside it only ✕), and the context line says why Send waits.
+seq -f "%g: expert 3 of layer 5 took the token" 1 3000 > "$work/routing.log"
+xvfb-run -a -s "-screen 0 1600x1000x24" "$bin/expertscope" --model "$work/olmoe-tiny.gguf" \
+  --prompt "Which experts does the log mention most?" --attach "$work/routing.log" \
+  --attach "$work/clip.mp4" --no-send --screenshot "$out/workbench-truncate.png"
 # The Model panel with its device list, running on Vulkan.
 xvfb-run -a -s "-screen 0 1600x1000x24" "$bin/expertscope" --model "$work/olmoe-tiny.gguf" \
   --prompt "Where do you run?" --backend vulkan:0 --inspector model \

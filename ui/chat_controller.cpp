@@ -200,7 +200,7 @@ void ChatController::stop() {
   cancel_->store(true);
 }
 
-void ChatController::send(const Message& user, const GenerateParams& params,
+void ChatController::send(std::shared_ptr<const Message> user, const GenerateParams& params,
                           const QString& settings_json) {
   if (busy_) return;
   setBusy(true);
@@ -276,7 +276,8 @@ void ChatController::send(const Message& user, const GenerateParams& params,
         publish_stats(false);
         return true;
       };
-      const ChatTurnResult r = state.runner->run_turn(session, user, options, events, cancel.get());
+      const ChatTurnResult r =
+          state.runner->run_turn(session, *user, options, events, cancel.get());
       TurnStats stats;
       stats.session_id = r.session_id;
       stats.answer_id = r.answer_message_id;

@@ -81,7 +81,8 @@ class ChatController : public QObject {
 
   /// Sends `user` (text and attachments) to the current session (a new one if none) with
   /// these generation parameters. Ignored while a turn runs (busy()).
-  void send(const Message& user, const GenerateParams& params, const QString& settings_json);
+  void send(std::shared_ptr<const Message> user, const GenerateParams& params,
+            const QString& settings_json);
   /// The engine's backend and threads for the next turns (the context is rebuilt when
   /// they change; its KV cache is then refilled from the session).
   void setEngine(const QString& backend, uint32_t threads);

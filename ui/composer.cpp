@@ -2,123 +2,31 @@
 
 #include <QBuffer>
 #include <QFileDialog>
-#include <QFileInfo>
 #include <QHBoxLayout>
-#include <QIcon>
 #include <QImage>
-#include <QImageReader>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLocale>
 #include <QMimeData>
-#include <QMimeDatabase>
 #include <QPixmap>
 #include <QPushButton>
-#include <QStringDecoder>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <algorithm>
+#include <utility>
 
+#include "expertscope/chat_session.h"
 #include "expertscope/error.h"
-#include "expertscope/media.h"
+#include "off_ui.h"
 
 namespace es::ui {
 
 namespace {
 
-/// Text attachments larger than this are refused (they would not fit a context anyway).
-constexpr qint64 kMaxTextBytes = 4 << 20;
-constexpr qint64 kMaxImageBytes = 32 << 20;
-constexpr qint64 kMaxMediaBytes = qint64{512} << 20;
-
-/// What media::probe makes of a file: image, video, document, text or unknown; a broken
-/// file that claims to be media sets `error` and gives unknown.
-media::Kind probe_kind(const QString& path, QString* error) {
-  try {
-    return media::probe(QFile::encodeName(path).toStdString()).kind;
-  } catch (const Error& e) {
-    *error = QString::fromUtf8(e.what());
-    return media::Kind::unknown;
-  }
-}
+/// Typing stops this long before the typed text is counted.
+constexpr int kTypedDelayMs = 150;
 
 }  // namespace
-
-bool read_attachment_file(const QString& path, bool accept_images, const QString& images_why_not,
-                          Attachment* out, QString* error) {
-  const QFileInfo info(path);
-  const QString name = info.fileName();
-  if (!info.isFile()) {
-    *error = QObject::tr("%1: not a file").arg(path);
-    return false;
-  }
-  QFile file(path);
-  if (!file.open(QIODevice::ReadOnly)) {
-    *error = QObject::tr("%1: cannot be read (%2)").arg(path, file.errorString());
-    return false;
-  }
-  const QMimeType mime = QMimeDatabase().mimeTypeForFile(info);
-  const QByteArray format = QImageReader::imageFormat(&file);
-  if (!format.isEmpty() && QList<QByteArray>{"png", "jpeg", "gif", "webp"}.contains(format)) {
-    if (!accept_images) {
-      *error = QObject::tr("%1 is an image: %2").arg(name, images_why_not);
-      return false;
-    }
-    if (info.size() > kMaxImageBytes) {
-      *error = QObject::tr("%1 is larger than 32 MiB").arg(name);
-      return false;
-    }
-    out->kind = "image";
-    file.seek(0);
-    const QByteArray all = file.readAll();
-    out->data.assign(all.begin(), all.end());
-  } else if (const media::Kind kind = probe_kind(path, error); kind == media::Kind::video ||
-                                                               kind == media::Kind::document ||
-                                                               kind == media::Kind::image) {
-    // Videos, PDFs and the image formats Qt does not read (BMP, TIFF ... via FFmpeg).
-    if (kind != media::Kind::document && !accept_images) {
-      *error =
-          QObject::tr("%1 is %2: %3")
-              .arg(name,
-                   kind == media::Kind::video ? QObject::tr("a video") : QObject::tr("an image"),
-                   images_why_not);
-      return false;
-    }
-    if (info.size() > kMaxMediaBytes) {
-      *error = QObject::tr("%1 is larger than 512 MiB").arg(name);
-      return false;
-    }
-    out->kind = kind == media::Kind::video ? "video" : kind == media::Kind::image ? "image" : "pdf";
-    const QByteArray all = file.readAll();
-    out->data.assign(all.begin(), all.end());
-  } else if (!error->isEmpty()) {
-    return false;  // a file that claims to be media but is broken: probe said why
-  } else {
-    if (info.size() > kMaxTextBytes) {
-      *error = QObject::tr("%1 is larger than 4 MiB; attach a smaller text file").arg(name);
-      return false;
-    }
-    QStringDecoder utf8(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
-    const QByteArray all = file.readAll();
-    (void)utf8.decode(all);
-    if (utf8.hasError() || all.contains('\0')) {
-      *error = QObject::tr(
-                   "%1 (%2) is not a UTF-8 text file; this model can read text files "
-                   "only")
-                   .arg(name, mime.comment());
-      return false;
-    }
-    out->kind = "text";
-    out->data.assign(all.begin(), all.end());
-  }
-  out->file_name = name.toStdString();
-  out->mime_type = (out->kind == "text" && !mime.name().startsWith(QLatin1String("text/")) &&
-                    mime.name() != QLatin1String("application/json"))
-                       ? "text/plain"
-                       : mime.name().toStdString();
-  out->size = out->data.size();
-  out->sha256.clear();
-  return true;
-}
 
 ComposerEdit::ComposerEdit(QWidget* parent) : QPlainTextEdit(parent) {
   setObjectName(QStringLiteral("composerEdit"));
@@ -161,6 +69,88 @@ void ComposerEdit::insertFromMimeData(const QMimeData* source) {
   QPlainTextEdit::insertFromMimeData(source);
 }
 
+// ---- Measuring off the UI thread -------------------------------------------------------
+
+/// One attachment of the composer.
+struct Composer::Item {
+  uint64_t id = 0;
+  /// Kind, name, MIME type, size and kept_units; no data (that is in `loaded`).
+  Attachment info;
+  /// The attachment with its data once read (kept_units 0 there: `info` says what is
+  /// kept). Immutable: workers share it.
+  std::shared_ptr<const Attachment> loaded;
+  QString path;   ///< The file to read, until read.
+  QImage pasted;  ///< The picture to encode, until encoded.
+  AttachmentCost cost;
+  uint64_t ticket = 0;  ///< The measurement awaited; 0: measured.
+};
+
+/// One measurement: what a worker needs (copied or shared, never the Item) and what it
+/// finds.
+struct Composer::Job {
+  // In.
+  Attachment info;
+  std::shared_ptr<const Attachment> loaded;
+  QString path;
+  QImage pasted;
+  std::shared_ptr<const Tokenizer> tokenizer;
+  std::shared_ptr<const Projector> projector;
+  bool accept_images = false;
+  QString images_why_not;
+  AttachmentCost whole;     ///< A document's whole cost already measured (for a fit).
+  uint32_t fit_budget = 0;  ///< Truncate to this many tokens (0: do not).
+  // Out.
+  QString rejected;  ///< The attachment cannot be used.
+  QString fit_error;
+  uint32_t kept_units = 0;
+  AttachmentCost cost;
+
+  void run() {
+    try {
+      measure();
+    } catch (const std::exception& e) {  // e.g. out of memory: the attachment is refused
+      rejected = QStringLiteral("%1: %2").arg(QString::fromStdString(info.file_name),
+                                              QString::fromUtf8(e.what()));
+    }
+  }
+
+  void measure() {
+    if (!loaded) {
+      Attachment a = info;
+      if (!pasted.isNull()) {
+        QByteArray png;
+        QBuffer buffer(&png);
+        buffer.open(QIODevice::WriteOnly);
+        pasted.save(&buffer, "PNG");
+        a.data.assign(png.begin(), png.end());
+        a.size = a.data.size();
+      } else if (!load_attachment_file(path, accept_images, images_why_not, &a, &rejected)) {
+        return;
+      }
+      a.kept_units = 0;
+      loaded = std::make_shared<const Attachment>(std::move(a));
+    }
+    kept_units = info.kept_units;
+    if (!tokenizer) return;
+    if (!whole.document) whole = attachment_cost(*loaded, *tokenizer, projector.get());
+    if (!whole.error.isEmpty()) {
+      rejected = whole.error;
+      return;
+    }
+    if (fit_budget > 0 && whole.document) {
+      const DocumentFit fit =
+          fit_document(*whole.document, whole.whole_tokens, *tokenizer, fit_budget);
+      if (fit.error.isEmpty()) {
+        kept_units = fit.kept_units;
+      } else {
+        fit_error =
+            QStringLiteral("%1: %2").arg(QString::fromStdString(loaded->file_name), fit.error);
+      }
+    }
+    cost = with_kept_units(whole, kept_units, *tokenizer);
+  }
+};
+
 Composer::Composer(QWidget* parent) : QWidget(parent) {
   setObjectName(QStringLiteral("composer"));
   edit_ = new ComposerEdit(this);
@@ -170,7 +160,8 @@ Composer::Composer(QWidget* parent) : QWidget(parent) {
   attach_ = new QToolButton(this);
   attach_->setObjectName(QStringLiteral("attachButton"));
   attach_->setText(tr("Attach…"));
-  attach_->setToolTip(tr("Attach a text file (or drop files anywhere on the window)"));
+  attach_->setToolTip(
+      tr("Attach a text file, PDF, picture or video (or drop files anywhere on the window)"));
   send_ = new QPushButton(tr("Send"), this);
   send_->setObjectName(QStringLiteral("sendButton"));
   send_->setDefault(true);
@@ -198,10 +189,23 @@ Composer::Composer(QWidget* parent) : QWidget(parent) {
   column->addWidget(cost_);
   column->addLayout(row);
 
+  typed_timer_.setSingleShot(true);
+  typed_timer_.setInterval(kTypedDelayMs);
+  connect(&typed_timer_, &QTimer::timeout, this, &Composer::countTyped);
+  connect(edit_, &QPlainTextEdit::textChanged, this, [this] {
+    if (edit_->document()->isEmpty()) {
+      typed_timer_.stop();
+      typed_ticket_ = 0;
+      typed_tokens_ = 0;
+      updateCost();
+    } else {
+      typed_timer_.start();
+    }
+  });
   connect(send_, &QPushButton::clicked, this, &Composer::onButton);
   connect(attach_, &QToolButton::clicked, this, &Composer::attachDialog);
   connect(edit_, &ComposerEdit::submitRequested, this, [this] {
-    if (!busy_ && fits_) emit sendRequested();
+    if (!busy_ && sendable()) emit sendRequested();
   });
   connect(edit_, &ComposerEdit::escapePressed, this, [this] {
     if (busy_) emit stopRequested();
@@ -218,13 +222,51 @@ Composer::Composer(QWidget* parent) : QWidget(parent) {
   });
 }
 
+Composer::~Composer() = default;  // results of workers still running are dropped
+
 QString Composer::text() const {
   return edit_->toPlainText();
 }
 
+std::vector<Attachment> Composer::attachments() const {
+  std::vector<Attachment> out;
+  out.reserve(items_.size());
+  for (const auto& item : items_) {
+    Attachment a = item->loaded ? *item->loaded : item->info;
+    a.kind = item->info.kind;
+    a.kept_units = item->info.kept_units;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::vector<AttachmentCost> Composer::costs() const {
+  std::vector<AttachmentCost> out;
+  out.reserve(items_.size());
+  for (const auto& item : items_) out.push_back(item->cost);
+  return out;
+}
+
+bool Composer::measuring(size_t i) const {
+  return i < items_.size() && items_[i]->ticket != 0;
+}
+
+bool Composer::measuring() const {
+  return std::any_of(items_.begin(), items_.end(),
+                     [](const auto& item) { return item->ticket != 0; });
+}
+
+uint64_t Composer::totalTokens() const {
+  uint64_t total = uint64_t{conversation_tokens_} + typed_tokens_;
+  for (const auto& item : items_) total += item->cost.tokens;
+  return total;
+}
+
 void Composer::clear() {
   edit_->clear();
-  attachments_.clear();
+  items_.clear();
+  typed_tokens_ = 0;
+  typed_ticket_ = 0;
   rebuildChips();
 }
 
@@ -233,10 +275,22 @@ void Composer::setAcceptsImages(bool accepts, const QString& why_not) {
   images_why_not_ = why_not;
 }
 
+size_t Composer::indexOf(uint64_t id) const {
+  for (size_t i = 0; i < items_.size(); ++i) {
+    if (items_[i]->id == id) return i;
+  }
+  return items_.size();
+}
+
 bool Composer::addFile(const QString& path, QString* error) {
-  Attachment a;
-  if (!read_attachment_file(path, accepts_images_, images_why_not_, &a, error)) return false;
-  attachments_.push_back(std::move(a));
+  auto item = std::make_unique<Item>();
+  if (!check_attachment_file(path, accepts_images_, images_why_not_, &item->info, error)) {
+    return false;
+  }
+  item->id = next_id_++;
+  item->path = path;
+  startMeasure(*item);
+  items_.push_back(std::move(item));
   rebuildChips();
   return true;
 }
@@ -246,42 +300,190 @@ bool Composer::addImage(const QImage& image, QString* error) {
     *error = tr("The pasted image cannot be used: %1").arg(images_why_not_);
     return false;
   }
-  QByteArray png;
-  QBuffer buffer(&png);
-  buffer.open(QIODevice::WriteOnly);
-  image.save(&buffer, "PNG");
-  Attachment a;
-  a.kind = "image";
-  a.file_name = "pasted-image.png";
-  a.mime_type = "image/png";
-  a.data.assign(png.begin(), png.end());
-  a.size = a.data.size();
-  attachments_.push_back(std::move(a));
+  auto item = std::make_unique<Item>();
+  item->id = next_id_++;
+  item->info.kind = "image";
+  item->info.file_name = "pasted-image.png";
+  item->info.mime_type = "image/png";
+  item->pasted = image;
+  startMeasure(*item);
+  items_.push_back(std::move(item));
   rebuildChips();
   return true;
+}
+
+void Composer::startMeasure(Item& item, uint32_t fit_budget) {
+  auto job = std::make_shared<Job>();
+  job->info = item.info;
+  job->loaded = item.loaded;
+  job->path = item.path;
+  job->pasted = item.pasted;
+  job->tokenizer = tokenizer_;
+  job->projector = projector_;
+  job->accept_images = accepts_images_;
+  job->images_why_not = images_why_not_;
+  job->fit_budget = fit_budget;
+  // A model's costs stay valid for a truncation; a new model measures everything again.
+  if (fit_budget > 0 && item.ticket == 0 && item.cost.document) job->whole = item.cost;
+  const uint64_t ticket = next_ticket_++;
+  item.ticket = ticket;
+  const uint64_t id = item.id;
+  run_off_ui(
+      this,
+      [job] {
+        job->run();
+        return job;
+      },
+      [this, id, ticket](const std::shared_ptr<Job>& done) { ui_measured(id, ticket, done); });
+}
+
+void Composer::ui_measured(uint64_t id, uint64_t ticket, const std::shared_ptr<Job>& job) {
+  const size_t i = indexOf(id);
+  if (i == items_.size() || items_[i]->ticket != ticket) return;  // removed, or measured again
+  Item& item = *items_[i];
+  if (!job->rejected.isEmpty()) {
+    items_.erase(items_.begin() + static_cast<ptrdiff_t>(i));
+    rebuildChips();
+    emit attachmentRejected(job->rejected);
+    return;
+  }
+  item.ticket = 0;
+  item.loaded = job->loaded;
+  item.path.clear();
+  item.pasted = QImage();
+  item.info.kind = item.loaded->kind;
+  item.info.mime_type = item.loaded->mime_type;
+  item.info.size = item.loaded->size;
+  item.info.kept_units = job->kept_units;
+  item.cost = job->cost;
+  rebuildChips();
+  if (!job->fit_error.isEmpty()) emit attachmentRejected(job->fit_error);
 }
 
 void Composer::setBusy(bool busy) {
   busy_ = busy;
   send_->setText(busy ? tr("Stop") : tr("Send"));
-  send_->setToolTip(busy ? tr("Stop the answer (Esc)") : tr("Send (Enter)"));
   attach_->setEnabled(!busy);
+  updateCost();
 }
 
 void Composer::onButton() {
   if (busy_) {
     emit stopRequested();
-  } else if (fits_) {
+  } else if (sendable()) {
     emit sendRequested();
   }
 }
 
 void Composer::setModelInput(std::shared_ptr<const Tokenizer> tokenizer,
-                             std::shared_ptr<const Projector> projector, uint32_t n_ctx) {
+                             std::shared_ptr<const Projector> projector, uint32_t n_ctx,
+                             std::string chat_template) {
   tokenizer_ = std::move(tokenizer);
   projector_ = std::move(projector);
   n_ctx_ = n_ctx;
-  costs_.clear();  // recomputed for the new model
+  chat_template_ = std::move(chat_template);
+  for (auto& item : items_) {
+    item->cost = AttachmentCost{};
+    startMeasure(*item);  // for the new model
+  }
+  countConversation();
+  typed_tokens_ = 0;
+  countTyped();
+  rebuildChips();
+}
+
+void Composer::setConversation(std::shared_ptr<const Session> session) {
+  conversation_ = std::move(session);
+  countConversation();
+  updateCost();
+}
+
+void Composer::countConversation() {
+  conversation_tokens_ = 0;
+  conversation_ticket_ = 0;
+  if (!tokenizer_) return;
+  const uint64_t ticket = next_ticket_++;
+  conversation_ticket_ = ticket;
+  run_off_ui(
+      this,
+      [tokenizer = tokenizer_, projector = projector_, source = chat_template_,
+       session = conversation_] {
+        std::pair<uint32_t, QString> r;
+        try {
+          Message next;
+          next.role = "user";
+          const std::vector<Message> none;
+          r.first = count_chat_prompt(source, *tokenizer, projector.get(),
+                                      session ? session->messages : none, next);
+        } catch (const std::exception& e) {
+          r.second = QString::fromUtf8(e.what());
+        }
+        return r;
+      },
+      [this, ticket](const std::pair<uint32_t, QString>& r) {
+        if (conversation_ticket_ != ticket) return;
+        conversation_ticket_ = 0;
+        conversation_tokens_ = r.first;
+        if (!r.second.isEmpty()) emit attachmentRejected(tr("The conversation: %1").arg(r.second));
+        updateCost();
+      });
+}
+
+void Composer::countTyped() {
+  typed_ticket_ = 0;
+  const QString text = edit_->toPlainText();
+  if (!tokenizer_ || text.isEmpty()) {
+    typed_tokens_ = 0;
+    updateCost();
+    return;
+  }
+  const uint64_t ticket = next_ticket_++;
+  typed_ticket_ = ticket;
+  run_off_ui(
+      this,
+      [tokenizer = tokenizer_, utf8 = text.toStdString()] {
+        try {
+          return static_cast<uint32_t>(tokenizer->encode(utf8).size());
+        } catch (const std::exception&) {
+          return uint32_t{0};  // the turn itself reports what is wrong with the text
+        }
+      },
+      [this, ticket](uint32_t n) {
+        if (typed_ticket_ != ticket) return;
+        typed_ticket_ = 0;
+        typed_tokens_ = n;
+        updateCost();
+      });
+}
+
+bool Composer::canTruncate(size_t i) const {
+  if (fits_ || i >= items_.size()) return false;
+  const Item& item = *items_[i];
+  return item.ticket == 0 && item.cost.document && item.cost.units > 1 &&
+         (item.info.kept_units == 0 || item.info.kept_units > 1);
+}
+
+void Composer::truncateToFit(size_t i) {
+  if (!canTruncate(i)) return;
+  Item& item = *items_[i];
+  // The room the rest of the turn leaves this attachment.
+  const uint64_t others = totalTokens() - item.cost.tokens;
+  const uint64_t budget = promptBudget();
+  if (others >= budget) {
+    emit attachmentRejected(
+        tr("%1 cannot be truncated to fit: the rest of the message already takes %2 of the %3 "
+           "tokens the prompt may take; remove another attachment or start a new chat")
+            .arg(QString::fromStdString(item.info.file_name), QLocale().toString(others),
+                 QLocale().toString(budget)));
+    return;
+  }
+  startMeasure(item, static_cast<uint32_t>(budget - others));
+  rebuildChips();
+}
+
+void Composer::removeAttachment(size_t i) {
+  if (i >= items_.size()) return;
+  items_.erase(items_.begin() + static_cast<ptrdiff_t>(i));
   rebuildChips();
 }
 
@@ -291,32 +493,64 @@ QString Composer::costText() const {
 
 void Composer::updateCost() {
   fits_ = true;
-  if (!tokenizer_ || attachments_.empty()) {
+  if (!tokenizer_) {
     cost_->hide();
-    send_->setEnabled(true);
+    send_->setEnabled(busy_ || !measuring());
+    send_->setToolTip(busy_ ? tr("Stop the answer (Esc)") : tr("Send (Enter)"));
+    emit costsChanged();
     return;
   }
-  uint64_t total = 0;
-  for (const AttachmentCost& c : costs_) total += c.tokens;
+  uint64_t attached = 0;
+  bool truncatable = false;
+  for (const auto& item : items_) {
+    attached += item->cost.tokens;
+    truncatable = truncatable || (item->cost.document && item->cost.units > 1);
+  }
+  const uint64_t total = totalTokens();
   const QLocale locale;
-  QString text = tr("Attachments: %1 tokens").arg(locale.toString(static_cast<qulonglong>(total)));
+  const auto n = [&](uint64_t v) { return locale.toString(static_cast<qulonglong>(v)); };
+  QString text = tr("Context: %1 of %2 tokens").arg(n(total), n(n_ctx_));
   if (n_ctx_ > 0) {
     const double share = 100.0 * static_cast<double>(total) / n_ctx_;
-    text += tr(" — %1 % of the %2-token context")
-                .arg(share, 0, 'f', share < 10 ? 1 : 0)
-                .arg(locale.toString(n_ctx_));
-    // The conversation and the answer need room too: attachments may take at most 90 %.
-    fits_ = total <= uint64_t{n_ctx_} * 9 / 10;
+    text += tr(" (%1 %)").arg(share, 0, 'f', share < 10 ? 1 : 0);
+  }
+  QStringList parts;
+  parts << (conversation_ticket_ != 0 ? tr("conversation: counting…")
+                                      : tr("conversation %1").arg(n(conversation_tokens_)));
+  parts << tr("message %1").arg(n(typed_tokens_));
+  if (!items_.empty()) parts << tr("attachments %1").arg(n(attached));
+  text += QStringLiteral(" — ") + parts.join(QStringLiteral(" · "));
+  if (measuring()) {
+    text += tr(". Measuring… Send waits until every cost is known.");
+  } else if (n_ctx_ > 0) {
+    fits_ = total <= promptBudget();
     if (!fits_) {
-      text +=
-          tr(". They do not fit: remove an attachment (click its ✕) or attach a shorter "
-             "part of it — nothing is cut silently.");
+      text += tr(". Too long: the prompt may take %1 tokens, leaving the rest for the answer. ")
+                  .arg(n(promptBudget()));
+      if (truncatable) {
+        text +=
+            tr("Truncate a document to fit (its first pages or lines are kept, and the model "
+               "is told) or remove an attachment; nothing is cut silently.");
+      } else if (!items_.empty()) {
+        text += tr("Remove an attachment (click its ✕); nothing is cut silently.");
+      } else {
+        text += tr("Shorten the message or start a new chat.");
+      }
     }
   }
   cost_->setText(text);
-  cost_->setStyleSheet(fits_ ? QString() : QStringLiteral("color: #b35c00;"));
+  cost_->setStyleSheet(fits_ ? QStringLiteral("color: gray;") : QStringLiteral("color: #b35c00;"));
   cost_->show();
-  send_->setEnabled(fits_ || busy_);
+  send_->setEnabled(busy_ || sendable());
+  send_->setToolTip(busy_         ? tr("Stop the answer (Esc)")
+                    : measuring() ? tr("Waiting for the attachments' costs")
+                    : !fits_      ? tr("The message does not fit the context")
+                                  : tr("Send (Enter)"));
+  // The truncate buttons follow the fit.
+  for (QToolButton* b : chips_->findChildren<QToolButton*>(QStringLiteral("truncateButton"))) {
+    b->setVisible(canTruncate(static_cast<size_t>(b->property("index").toInt())));
+  }
+  emit costsChanged();
 }
 
 void Composer::attachDialog() {
@@ -330,46 +564,65 @@ void Composer::attachDialog() {
 void Composer::rebuildChips() {
   while (chips_layout_->count() > 1) {
     QLayoutItem* item = chips_layout_->takeAt(0);
-    delete item->widget();
+    // Later: this may run inside a click of one of the chip's own buttons.
+    QWidget* w = item->widget();
+    w->hide();
+    w->setParent(nullptr);
+    w->deleteLater();
     delete item;
   }
-  // Costs of new attachments (those past the end of costs_).
-  costs_.resize(std::min(costs_.size(), attachments_.size()));
-  while (costs_.size() < attachments_.size()) {
-    costs_.push_back(
-        tokenizer_ ? attachment_cost(attachments_[costs_.size()], *tokenizer_, projector_.get())
-                   : AttachmentCost{});
-  }
   const QLocale locale;
-  for (size_t i = 0; i < attachments_.size(); ++i) {
-    const AttachmentCost& c = costs_[i];
-    auto* chip = new QToolButton(chips_);
+  for (size_t i = 0; i < items_.size(); ++i) {
+    const Item& item = *items_[i];
+    const AttachmentCost& c = item.cost;
+    auto* chip = new QFrame(chips_);
     chip->setObjectName(QStringLiteral("attachmentChip"));
-    chip->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    QString label = QString::fromStdString(attachments_[i].file_name);
-    if (tokenizer_) {
-      label += c.error.isEmpty() ? tr(" · %1 tokens").arg(locale.toString(c.tokens))
-                                 : tr(" · cannot be read");
-    }
-    chip->setText(QStringLiteral("%1  ✕").arg(label));
+    chip->setFrameShape(QFrame::StyledPanel);
+    auto* layout = new QHBoxLayout(chip);
+    layout->setContentsMargins(4, 2, 2, 2);
+    layout->setSpacing(4);
     if (!c.thumbnail.isNull()) {
-      chip->setIcon(QIcon(QPixmap::fromImage(c.thumbnail)));
-      chip->setIconSize(c.thumbnail.size());
+      auto* icon = new QLabel(chip);
+      icon->setPixmap(QPixmap::fromImage(c.thumbnail));
+      layout->addWidget(icon);
     }
-    QString tip = QString::fromStdString(attachments_[i].mime_type);
+    QString label = QString::fromStdString(item.info.file_name);
+    if (item.ticket != 0) {
+      label += tr(" · measuring…");
+    } else if (tokenizer_) {
+      if (!c.kept.isEmpty()) label += QStringLiteral(" · ") + c.kept;
+      label += tr(" · %1 tokens").arg(locale.toString(c.tokens));
+    }
+    auto* name = new QLabel(label, chip);
+    name->setObjectName(QStringLiteral("attachmentLabel"));
+    layout->addWidget(name);
+    QString tip = QString::fromStdString(item.info.mime_type);
     if (!c.detail.isEmpty()) tip += QStringLiteral(" · ") + c.detail;
-    if (!c.error.isEmpty()) tip += QStringLiteral("\n") + c.error;
-    chip->setToolTip(tr("%1 — click to remove").arg(tip));
-    connect(chip, &QToolButton::clicked, this, [this, i] {
-      if (i < attachments_.size()) {
-        attachments_.erase(attachments_.begin() + static_cast<long>(i));
-        if (i < costs_.size()) costs_.erase(costs_.begin() + static_cast<long>(i));
-      }
-      rebuildChips();
-    });
+    chip->setToolTip(tip);
+    const uint64_t id = item.id;
+    if (c.document) {
+      auto* truncate = new QToolButton(chip);
+      truncate->setObjectName(QStringLiteral("truncateButton"));
+      truncate->setText(tr("Truncate to fit"));
+      truncate->setToolTip(
+          tr("Keep as many whole %1 from the start as fit the context; the model is told "
+             "what was cut")
+              .arg(c.document->kind == media::Kind::document ? tr("pages") : tr("lines")));
+      truncate->setProperty("index", static_cast<int>(i));
+      truncate->setVisible(false);  // updateCost shows it while the turn does not fit
+      connect(truncate, &QToolButton::clicked, this, [this, id] { truncateToFit(indexOf(id)); });
+      layout->addWidget(truncate);
+    }
+    auto* remove = new QToolButton(chip);
+    remove->setObjectName(QStringLiteral("removeButton"));
+    remove->setText(QStringLiteral("✕"));
+    remove->setAutoRaise(true);
+    remove->setToolTip(tr("Remove %1").arg(QString::fromStdString(item.info.file_name)));
+    connect(remove, &QToolButton::clicked, this, [this, id] { removeAttachment(indexOf(id)); });
+    layout->addWidget(remove);
     chips_layout_->insertWidget(static_cast<int>(i), chip);
   }
-  chips_->setVisible(!attachments_.empty());
+  chips_->setVisible(!items_.empty());
   updateCost();
 }
 

@@ -12,6 +12,10 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include "expertscope/media.h"
+#include "expertscope/multimodal.h"
+#include "off_ui.h"
+
 namespace es::ui {
 
 namespace {
@@ -48,6 +52,115 @@ class WrapLabel : public QLabel {
   }
 };
 
+constexpr int kThumbPx = 96;
+
+/// What the worker makes of a picture or video for its card.
+struct Preview {
+  QImage image;
+  QString caption;  ///< "12.0 s · 12 frames sampled"; a picture: empty.
+  QString error;
+};
+
+QImage to_qimage(const media::Frame& f) {
+  QImage img(f.rgb.data(), f.width, f.height, f.stride_bytes, QImage::Format_RGB888);
+  return img.copy();
+}
+
+/// A picture's thumbnail, or a video's poster frame with its duration and the frames
+/// `policy` samples. Any thread.
+Preview make_preview(const Attachment& a, const media::SamplingPolicy& policy) {
+  Preview p;
+  if (a.kind == "image") {
+    QImage image;
+    if (image.loadFromData(a.data.data(), static_cast<int>(a.data.size()))) {
+      p.image = image.scaled(kThumbPx, kThumbPx, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+      return p;
+    }
+  }
+  try {  // a video, or a picture Qt does not read (BMP, TIFF ... through FFmpeg)
+    media::Source source = media::Source::open_memory(a.data, a.file_name);
+    p.image = to_qimage(media::thumbnail(source.poster(), kThumbPx));
+    if (source.kind() == media::Kind::video) {
+      const size_t frames = media::sample_times(source.duration_s(), policy).size();
+      const QString seconds = QString::number(source.duration_s(), 'f', 1);
+      p.caption = frames == 1 ? ConversationView::tr("%1 s · 1 frame sampled").arg(seconds)
+                              : ConversationView::tr("%1 s · %2 frames sampled")
+                                    .arg(seconds)
+                                    .arg(static_cast<qulonglong>(frames));
+    }
+  } catch (const std::exception& e) {
+    p.error = QString::fromUtf8(e.what());
+  }
+  return p;
+}
+
+/// "first 12 pages kept" for a document cut to fit the context; empty otherwise.
+QString kept_caption(const Attachment& a) {
+  if (a.kept_units == 0) return {};
+  const bool pages = a.kind == "pdf";
+  if (a.kept_units == 1) {
+    return pages ? ConversationView::tr("first page kept")
+                 : ConversationView::tr("first line kept");
+  }
+  return (pages ? ConversationView::tr("first %1 pages kept")
+                : ConversationView::tr("first %1 lines kept"))
+      .arg(a.kept_units);
+}
+
+/// One attachment under a message: a picture or a video's poster frame (filled in off
+/// the UI thread) over its caption, or a framed name for a document.
+QWidget* attachment_widget(std::shared_ptr<const Attachment> a, const Projector* projector,
+                           QWidget* parent) {
+  auto* box = new QWidget(parent);
+  box->setObjectName(QStringLiteral("attachmentBox"));
+  auto* column = new QVBoxLayout(box);
+  column->setContentsMargins(0, 0, 0, 0);
+  column->setSpacing(2);
+  const QString name = QString::fromStdString(a->file_name);
+  auto* thumb = new QLabel(box);
+  thumb->setObjectName(QStringLiteral("attachmentThumb"));
+  thumb->setToolTip(QStringLiteral("%1 · %2 · %3 bytes")
+                        .arg(name, QString::fromStdString(a->mime_type))
+                        .arg(a->size));
+  column->addWidget(thumb);
+  const bool media = a->kind == "image" || a->kind == "video";
+  if (!media || a->data.empty()) {
+    QString text = name;
+    if (const QString kept = kept_caption(*a); !kept.isEmpty()) {
+      text += QStringLiteral("\n") + kept;
+    }
+    thumb->setText(text);
+    thumb->setFrameShape(QFrame::StyledPanel);
+    thumb->setMargin(4);
+    return box;
+  }
+  auto* caption = new QLabel(box);
+  caption->setObjectName(QStringLiteral("attachmentCaption"));
+  caption->setStyleSheet(QStringLiteral("color: gray; font-size: small"));
+  thumb->setFixedSize(kThumbPx, kThumbPx);
+  thumb->setAlignment(Qt::AlignCenter);
+  thumb->setFrameShape(QFrame::StyledPanel);
+  thumb->setText(a->kind == "video" ? QStringLiteral("▶") : QStringLiteral("▣"));
+  caption->setText(a->kind == "video" ? ConversationView::tr("%1 · decoding…").arg(name) : name);
+  column->addWidget(caption);
+  const media::SamplingPolicy policy =
+      projector != nullptr ? video_policy(*projector) : media::SamplingPolicy{};
+  run_off_ui(
+      thumb, [a, policy] { return make_preview(*a, policy); },
+      [thumb, caption, name](const Preview& p) {
+        if (!p.error.isEmpty()) {
+          caption->setText(ConversationView::tr("%1 · cannot be shown").arg(name));
+          thumb->setToolTip(thumb->toolTip() + QStringLiteral("\n") + p.error);
+          return;
+        }
+        thumb->setFrameShape(QFrame::NoFrame);
+        thumb->setPixmap(QPixmap::fromImage(p.image));
+        caption->setText(p.caption.isEmpty() ? name
+                                             : QStringLiteral("%1 · %2").arg(name, p.caption));
+      });
+  return box;
+}
+
 }  // namespace
 
 QString answer_footer(const Message& m) {
@@ -69,7 +182,10 @@ QString answer_footer(const Message& m) {
   return parts.join(QStringLiteral(" · "));
 }
 
-MessageCard::MessageCard(const Message& m, QWidget* parent) : QFrame(parent) {
+MessageCard::MessageCard(std::shared_ptr<const Message> message, const Projector* projector,
+                         QWidget* parent)
+    : QFrame(parent) {
+  const Message& m = *message;
   setObjectName(m.role == "user" ? QStringLiteral("userCard") : QStringLiteral("answerCard"));
   setFrameShape(QFrame::StyledPanel);
   setAutoFillBackground(true);
@@ -125,23 +241,9 @@ MessageCard::MessageCard(const Message& m, QWidget* parent) : QFrame(parent) {
   if (!m.attachments.empty()) {
     auto* row = new QHBoxLayout;
     for (const Attachment& a : m.attachments) {
-      auto* thumb = new QLabel(this);
-      thumb->setObjectName(QStringLiteral("attachmentThumb"));
-      thumb->setToolTip(
-          QStringLiteral("%1 · %2 · %3 bytes")
-              .arg(QString::fromStdString(a.file_name), QString::fromStdString(a.mime_type))
-              .arg(a.size));
-      QImage image;
-      if (a.kind == "image" && !a.data.empty() &&
-          image.loadFromData(a.data.data(), static_cast<int>(a.data.size()))) {
-        thumb->setPixmap(QPixmap::fromImage(
-            image.scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation)));
-      } else {
-        thumb->setText(QString::fromStdString(a.file_name));
-        thumb->setFrameShape(QFrame::StyledPanel);
-        thumb->setMargin(4);
-      }
-      row->addWidget(thumb);
+      // Shared with the message, not copied: a video can be large.
+      row->addWidget(
+          attachment_widget(std::shared_ptr<const Attachment>(message, &a), projector, this));
     }
     row->addStretch(1);
     layout->addLayout(row);
@@ -236,9 +338,9 @@ ConversationView::ConversationView(QWidget* parent) : QScrollArea(parent) {
   layout_ = new QVBoxLayout(canvas_);
   layout_->setContentsMargins(16, 16, 16, 16);
   layout_->setSpacing(10);
-  empty_ = new QLabel(tr("Open a model, then ask it something. Drop text files anywhere to "
-                         "attach them; the Routing Inspector shows which experts each token "
-                         "went through."),
+  empty_ = new QLabel(tr("Open a model, then ask it something. Drop files anywhere to attach "
+                         "them (text, PDFs, pictures, video); the Routing Inspector shows which "
+                         "experts each token went through."),
                       canvas_);
   empty_->setWordWrap(true);
   empty_->setAlignment(Qt::AlignCenter);
@@ -261,8 +363,8 @@ void ConversationView::clearCards() {
   streaming_text_.clear();
 }
 
-MessageCard* ConversationView::addCard(const Message& message) {
-  auto* card = new MessageCard(message, canvas_);
+MessageCard* ConversationView::addCard(std::shared_ptr<const Message> message) {
+  auto* card = new MessageCard(std::move(message), projector_.get(), canvas_);
   layout_->insertWidget(layout_->count() - 1, card);
   cards_.push_back(card);
   empty_->hide();
@@ -274,7 +376,7 @@ void ConversationView::setSession(const SessionPtr& session) {
   clearCards();
   if (session) {
     for (size_t i = 0; i < session->messages.size(); ++i) {
-      MessageCard* card = addCard(session->messages[i]);
+      MessageCard* card = addCard(std::shared_ptr<const Message>(session, &session->messages[i]));
       connect(card, &MessageCard::tokenHovered, this,
               [this, i](int token) { emit tokenHovered(static_cast<int>(i), token); });
     }
@@ -283,15 +385,15 @@ void ConversationView::setSession(const SessionPtr& session) {
   scrollToEnd();
 }
 
-void ConversationView::beginTurn(const Message& user) {
-  Message shown = user;
-  shown.created_ms = QDateTime::currentMSecsSinceEpoch();
-  addCard(shown);
-  Message answer;
-  answer.role = "assistant";
-  answer.state = MessageState::streaming;
-  answer.created_ms = shown.created_ms;
-  streaming_ = addCard(answer);
+void ConversationView::beginTurn(std::shared_ptr<const Message> user) {
+  const int64_t when =
+      user->created_ms != 0 ? user->created_ms : QDateTime::currentMSecsSinceEpoch();
+  addCard(std::move(user));
+  auto answer = std::make_shared<Message>();
+  answer->role = "assistant";
+  answer->state = MessageState::streaming;
+  answer->created_ms = when;
+  streaming_ = addCard(std::move(answer));
   streaming_text_.clear();
   streaming_tokens_ = 0;
   streaming_clock_.start();

@@ -1,16 +1,20 @@
 // The conversation: one card per message (role, time, Markdown-rendered text with its
-// code blocks in monospace and a copy button each, attachments as thumbnails, and under
-// each answer a footer with tokens, tokens/s and time to first token). The answer being
-// generated grows token by token.
+// code blocks in monospace and a copy button each, attachments as thumbnails — a
+// picture's, a video's poster frame with its duration and the frames sampled, decoded off
+// the UI thread; a document's name and what of it was kept — and under each answer a
+// footer with tokens, tokens/s and time to first token). The answer being generated grows
+// token by token.
 #pragma once
 
 #include <QElapsedTimer>
 #include <QFrame>
 #include <QScrollArea>
 #include <QTimer>
+#include <memory>
 #include <vector>
 
 #include "chat_controller.h"
+#include "expertscope/projector.h"
 
 class QLabel;
 class QToolButton;
@@ -23,7 +27,10 @@ class MessageCard : public QFrame {
   Q_OBJECT
 
  public:
-  MessageCard(const Message& message, QWidget* parent = nullptr);
+  /// A card for `message` (shared: its attachments' pictures are decoded off the UI thread
+  /// from it); `projector` (may be null) says how many frames of a video are sampled.
+  MessageCard(std::shared_ptr<const Message> message, const Projector* projector,
+              QWidget* parent = nullptr);
 
   /// Replaces the text (Markdown) and re-renders it.
   void setContent(const QString& markdown);
@@ -64,8 +71,13 @@ class ConversationView : public QScrollArea {
 
   /// Shows a stored session (replacing what is shown).
   void setSession(const SessionPtr& session);
+  /// The vision projector of the open model (may be null): how many frames of a video
+  /// it samples, as the cards say. Applies to cards made from now on.
+  void setProjector(std::shared_ptr<const Projector> projector) {
+    projector_ = std::move(projector);
+  }
   /// Shows the user's message at once and an empty answer that tokens will fill.
-  void beginTurn(const Message& user);
+  void beginTurn(std::shared_ptr<const Message> user);
   /// Appends a streamed token to the answer (rendered at most every 40 ms).
   void appendToken(const StreamedToken& token);
   /// The turn failed: the answer card says why.
@@ -82,12 +94,13 @@ class ConversationView : public QScrollArea {
   void tokenHovered(int message, int token);
 
  private:
-  MessageCard* addCard(const Message& message);
+  MessageCard* addCard(std::shared_ptr<const Message> message);
   void clearCards();
   void renderStreaming();
   void scrollToEnd();
 
   SessionPtr session_;
+  std::shared_ptr<const Projector> projector_;
   QWidget* canvas_ = nullptr;
   QVBoxLayout* layout_ = nullptr;
   QLabel* empty_ = nullptr;

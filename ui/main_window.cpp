@@ -5,6 +5,7 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QCryptographicHash>
+#include <QDateTime>
 #include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -289,7 +290,9 @@ void MainWindow::ui_onOpened(const ModelSnapshotPtr& snapshot) {
       QCryptographicHash::hash(snapshot->path.toUtf8(), QCryptographicHash::Sha256)
           .toHex()
           .left(16)));
-  composer_->setModelInput(snapshot->tokenizer, snapshot->projector, snapshot->chat_context);
+  composer_->setModelInput(snapshot->tokenizer, snapshot->projector, snapshot->chat_context,
+                           snapshot->chat_template);
+  conversation_->setProjector(snapshot->projector);
   if (!snapshot->projector_path.isEmpty()) {
     composer_->setAcceptsImages(true, QString());
   } else {
@@ -327,6 +330,9 @@ void MainWindow::ui_onOpenFailed(const QString& path, const QString& message) {
 
 void MainWindow::ui_onClosed() {
   panel_->clearModel();
+  composer_->setModelInput(nullptr, nullptr, 0);
+  composer_->setAcceptsImages(false, tr("no model is open"));
+  conversation_->setProjector(nullptr);
   close_action_->setEnabled(false);
   setWindowTitle(QStringLiteral("Expertscope"));
   statusBar()->showMessage(tr("Model closed"), kStatusTimeoutMs);
@@ -432,6 +438,7 @@ void MainWindow::createChat() {
   connect(chat_, &ChatController::tokenArrived, conversation_, &ConversationView::appendToken);
   connect(chat_, &ChatController::sessionLoaded, this, [this](const SessionPtr& s) {
     conversation_->setSession(s);
+    composer_->setConversation(s);
     sidebar_->setCurrent(s ? s->id : 0);
     export_action_->setEnabled(s && s->id != 0);
     if (s && s->id != 0)
@@ -579,16 +586,21 @@ void MainWindow::createDocks() {
 
 void MainWindow::sendMessage() {
   const QString text = composer_->text().trimmed();
-  if (text.isEmpty() && composer_->attachments().empty()) return;
+  if (text.isEmpty() && composer_->attachmentCount() == 0) return;
   if (chat_->busy()) return;
-  Message user;
-  user.role = "user";
-  user.content = text.toStdString();
-  user.attachments = composer_->attachments();
+  if (composer_->measuring() || !composer_->fits()) {
+    showProblem(composer_->costText());  // Send waits for every cost; nothing is cut
+    return;
+  }
+  auto user = std::make_shared<Message>();
+  user->role = "user";
+  user->content = text.toStdString();
+  user->attachments = composer_->attachments();
+  user->created_ms = QDateTime::currentMSecsSinceEpoch();
   conversation_->beginTurn(user);
   sampling_->setBackend(panel_->devicePicker()->backend());
   chat_->setEngine(sampling_->backend(), sampling_->threads());
-  chat_->send(user, sampling_->params(), sampling_->settingsJson());
+  chat_->send(std::move(user), sampling_->params(), sampling_->settingsJson());
   composer_->clear();
 }
 

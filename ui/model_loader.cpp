@@ -137,6 +137,7 @@ void ModelLoader::rt_openModel(EngineState& state, const Request& request) {
       }
       request.send([id = request.id](ModelLoader& l) { l.ui_progress(id, 1.0); });
       made.chat_context = chat_context_size(model->hparams().n_ctx_train);
+      made.chat_template = chat_template_source(*model);
       try {
         made.tokenizer = std::make_shared<const Tokenizer>(Tokenizer::from_gguf(model->file()));
       } catch (const Error&) {  // NOLINT(bugprone-empty-catch): no costs shown then

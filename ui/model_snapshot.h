@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "expertscope/gguf.h"
@@ -47,6 +48,9 @@ struct ModelSnapshot {
   std::shared_ptr<const Tokenizer> tokenizer;
   std::shared_ptr<const Projector> projector;
   uint32_t chat_context = 0;  ///< Positions a chat context gets (chat_context_size).
+  /// The chat template's source (chat_template_source; empty: the built-in fallback), so
+  /// that the composer counts a conversation as the next turn renders it.
+  std::string chat_template;
 };
 
 /// The context a chat runs in: the model's training context, at most 8192 positions.

@@ -34,8 +34,8 @@ void ScreenshotRun::start() {
     QCoreApplication::exit(1);
   });
   if (options_.model_path.isEmpty()) {
-    if (!options_.prompt.isEmpty()) {
-      ui_fail(tr("--prompt needs --model"));
+    if (!options_.prompt.isEmpty() || !options_.attach.isEmpty()) {
+      ui_fail(tr("--prompt and --attach need --model"));
       return;
     }
     QTimer::singleShot(kSettleMs, this, [this] { ui_capture(0); });
@@ -48,7 +48,7 @@ void ScreenshotRun::start() {
 }
 
 void ScreenshotRun::ui_modelReady() {
-  if (options_.prompt.isEmpty() || sent_) {
+  if ((options_.prompt.isEmpty() && options_.attach.isEmpty()) || sent_) {
     QTimer::singleShot(kSettleMs, this, [this] { ui_capture(0); });
     return;
   }
@@ -60,6 +60,25 @@ void ScreenshotRun::ui_modelReady() {
       return;
     }
   }
+  window_->composer()->editor()->setPlainText(options_.prompt);
+  // Send waits for the attachments' costs (measured off the UI thread).
+  composing_ = true;
+  connect(window_->composer(), &Composer::costsChanged, this, &ScreenshotRun::ui_composed);
+  ui_composed();
+}
+
+void ScreenshotRun::ui_composed() {
+  Composer* composer = window_->composer();
+  if (done_ || !composing_ || !composer->settled()) return;
+  composing_ = false;
+  if (options_.no_send) {
+    QTimer::singleShot(kSettleMs, this, [this] { ui_capture(0); });
+    return;
+  }
+  if (!composer->fits()) {
+    ui_fail(composer->costText());
+    return;
+  }
   ChatController* chat = window_->chat();
   connect(chat, &ChatController::turnFailed, this, &ScreenshotRun::ui_fail);
   connect(chat, &ChatController::storeFailed, this,
@@ -69,7 +88,6 @@ void ScreenshotRun::ui_modelReady() {
     if (done_ || chat->busy() || !s || s->messages.empty()) return;
     QTimer::singleShot(kSettleMs, this, [this] { ui_capture(0); });
   });
-  window_->composer()->editor()->setPlainText(options_.prompt);
   window_->sendMessage();
 }
 

@@ -1,7 +1,9 @@
 // Automation for tests, docs and scripts:
-//   expertscope --model M [--prompt S] [--attach F]... [--inspector VIEW] --screenshot OUT.png
-// opens the model, sends the prompt (with the attachments) and waits for the whole answer,
-// shows the Routing Inspector's VIEW, saves a picture of the whole window and quits.
+//   expertscope --model M [--prompt S] [--attach F]... [--no-send] [--inspector VIEW]
+//               --screenshot OUT.png
+// opens the model, sends the prompt (with the attachments, once their costs are known)
+// and waits for the whole answer — or with --no-send leaves them in the composer —, shows
+// the Routing Inspector's VIEW, saves a picture of the whole window and quits.
 #pragma once
 
 #include <QObject>
@@ -17,8 +19,11 @@ struct AutomationOptions {
   QString model_path;  ///< Empty: no model (a picture of the empty window).
   QString prompt;      ///< Empty: no message is sent.
   QStringList attach;  ///< Files attached to the prompt.
-  QString inspector;   ///< Routing Inspector view to show (empty: leave as is).
-  QString out_path;    ///< The PNG to write.
+  /// Type the prompt and attach the files but do not send: a picture of the composer
+  /// (the attachments' costs, the context line, the truncate choice).
+  bool no_send = false;
+  QString inspector;  ///< Routing Inspector view to show (empty: leave as is).
+  QString out_path;   ///< The PNG to write.
   int timeout_ms = 600000;
 };
 
@@ -38,6 +43,8 @@ class ScreenshotRun : public QObject {
 
  private:
   void ui_modelReady();
+  /// Sends (or with no_send pictures) the composed message once its costs are known.
+  void ui_composed();
   void ui_fail(const QString& message);
   void ui_capture(int status);
   void showInspector();
@@ -46,6 +53,7 @@ class ScreenshotRun : public QObject {
   AutomationOptions options_;
   bool done_ = false;
   bool sent_ = false;
+  bool composing_ = false;
   bool inspector_shown_ = false;
 };
 

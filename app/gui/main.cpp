@@ -40,6 +40,10 @@ int main(int argc, char** argv) {
   const QCommandLineOption attach_option(QStringLiteral("attach"),
                                          QStringLiteral("Attach a file to --prompt (repeatable)."),
                                          QStringLiteral("FILE"));
+  const QCommandLineOption no_send_option(
+      QStringLiteral("no-send"),
+      QStringLiteral("Type --prompt and attach the --attach files but do not send them: a "
+                     "picture of the composer (costs, the context line, the truncate choice)."));
   const QCommandLineOption inspector_option(
       QStringLiteral("inspector"),
       QStringLiteral("Show this Routing Inspector view (tokens, heatmap, load, path, expert, "
@@ -55,6 +59,7 @@ int main(int argc, char** argv) {
   parser.addOption(screenshot_option);
   parser.addOption(prompt_option);
   parser.addOption(attach_option);
+  parser.addOption(no_send_option);
   parser.addOption(inspector_option);
   const QCommandLineOption backend_option(
       QStringLiteral("backend"),
@@ -74,8 +79,9 @@ int main(int argc, char** argv) {
   if (model.isEmpty() && !positional.isEmpty()) model = positional.front();
   const QString screenshot = parser.value(screenshot_option);
   if (screenshot.isEmpty() && (parser.isSet(prompt_option) || parser.isSet(attach_option) ||
-                               parser.isSet(inspector_option))) {
-    std::fprintf(stderr, "error: --prompt, --attach and --inspector need --screenshot\n");
+                               parser.isSet(no_send_option) || parser.isSet(inspector_option))) {
+    std::fprintf(stderr,
+                 "error: --prompt, --attach, --no-send and --inspector need --screenshot\n");
     return 2;
   }
   static const QStringList views = {"tokens",       "heatmap", "load",   "path", "expert",
@@ -110,6 +116,7 @@ int main(int argc, char** argv) {
     run_options.model_path = model;
     run_options.prompt = parser.value(prompt_option);
     run_options.attach = parser.values(attach_option);
+    run_options.no_send = parser.isSet(no_send_option);
     run_options.inspector = parser.value(inspector_option);
     run_options.out_path = screenshot;
     auto* run = new es::ui::ScreenshotRun(&window, run_options);
