@@ -3,11 +3,16 @@
 // place of token embeddings change what the model computes, run the same on the CPU and
 // on Vulkan, survive a switch to the CPU (the cache is recomputed with them), and are
 // tagged image or video in a routing trace.
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 #include <cmath>
 #include <random>
 
+#include "cli_runner.h"
 #include "expertscope/context.h"
 #include "expertscope/error.h"
 #include "expertscope/projector.h"
@@ -228,6 +233,47 @@ class TestProjector : public QObject {
     qunsetenv("EXPERTSCOPE_VULKAN_FAULT");
     QCOMPARE(std::string(lost.backend_name()), std::string("cpu"));
     QVERIFY(nmse(got, want) <= 1e-10);
+  }
+
+  // `media-info FILE -m MODEL`: what the file costs this model's projector — an image its
+  // grid plus two markers, a video 1 frame a second capped at the projector's 8 frames,
+  // 4 rows each; a model without a projector says so; "-m demo" without the demo model is
+  // an error naming it.
+  void media_info_counts_tokens_for_a_model() {
+    const QString pic = dir_.filePath("mi.png");
+    const QString clip = dir_.filePath("mi.mp4");
+    for (const QStringList& a :
+         {QStringList{"-f", "lavfi", "-i", "testsrc=size=40x30", "-frames:v", "1", pic},
+          QStringList{"-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=12", "-c:v",
+                      "mpeg4", clip}}) {
+      QProcess ff;
+      ff.start("ffmpeg", QStringList{"-loglevel", "error", "-y"} + a);
+      QVERIFY(ff.waitForFinished(-1));
+      QCOMPARE(ff.exitCode(), 0);
+    }
+    const QString model = dir_.filePath("olmoe.gguf");
+    es::test::CliRun r = es::test::run_cli({"media-info", "--compact", pic, "-m", model});
+    QVERIFY2(r.exit_code == 0, r.err.constData());
+    QJsonObject o = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(o["n_tokens"].toInt(), 16 + 2);
+    QCOMPARE(o["projector"].toString(), QString::fromStdString(projector_path_));
+    r = es::test::run_cli({"media-info", "--compact", clip, "-m", model});
+    QVERIFY2(r.exit_code == 0, r.err.constData());
+    o = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(o["frames_sampled"].toInt(), 8);
+    QCOMPARE(o["n_tokens"].toInt(), 8 * 4 + 2);
+    const QString bare = dir_.filePath("bare.gguf");
+    QVERIFY(QFile::copy(model, bare));
+    r = es::test::run_cli({"media-info", "--compact", pic, "-m", bare});
+    QCOMPARE(r.exit_code, 0);
+    o = QJsonDocument::fromJson(r.out).object();
+    QVERIFY(o.contains("projector") && o["projector"].isNull());
+    QVERIFY(!o.contains("n_tokens"));
+    qputenv("EXPERTSCOPE_DEMO_MODEL", dir_.filePath("absent.gguf").toUtf8());
+    r = es::test::run_cli({"media-info", pic, "-m", "demo"});
+    qunsetenv("EXPERTSCOPE_DEMO_MODEL");
+    QCOMPARE(r.exit_code, 3);
+    QVERIFY2(r.err.startsWith("error: demo: "), r.err.constData());
   }
 };
 
