@@ -7,6 +7,7 @@
 
 #include "app_icon.h"
 #include "device_picker.h"
+#include "expertscope/demo_model.h"
 #include "main_window.h"
 #include "model_panel.h"
 #include "screenshot.h"
@@ -24,7 +25,9 @@ int main(int argc, char** argv) {
       QStringLiteral("A workbench for Mixture-of-Experts language models."));
   parser.addHelpOption();
   parser.addVersionOption();
-  parser.addPositionalArgument(QStringLiteral("model"), QStringLiteral("A GGUF model to open."),
+  parser.addPositionalArgument(QStringLiteral("model"),
+                               QStringLiteral("A GGUF model to open (default: the bundled demo "
+                                              "model)."),
                                QStringLiteral("[MODEL.gguf]"));
   const QCommandLineOption model_option(QStringLiteral("model"),
                                         QStringLiteral("A GGUF model to open."),
@@ -77,6 +80,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (model.isEmpty() && !positional.isEmpty()) model = positional.front();
+  // No model chosen: the bundled demo model, so the workbench answers from the first start.
+  if (model.isEmpty()) model = QString::fromStdString(es::demo_model_path().string());
   const QString screenshot = parser.value(screenshot_option);
   if (screenshot.isEmpty() && (parser.isSet(prompt_option) || parser.isSet(attach_option) ||
                                parser.isSet(no_send_option) || parser.isSet(inspector_option))) {

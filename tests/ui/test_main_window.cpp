@@ -552,6 +552,22 @@ void TestMainWindow::screenshotModeWritesPngAndExitStatus() {
   QCOMPARE(app.exitCode(), 3);
   QVERIFY(QString::fromLocal8Bit(app.readAllStandardError()).contains(QStringLiteral("error: ")));
   QVERIFY(QFile::exists(bad_out));  // The picture shows the error.
+
+  // No model on the command line: the bundled demo model (here a fixture named by
+  // EXPERTSCOPE_DEMO_MODEL) is opened; a corrupt one is an error naming it.
+  const QString demo_out = dir_.filePath("demo.png");
+  env.insert(QStringLiteral("EXPERTSCOPE_DEMO_MODEL"), deepseek_);
+  app.setProcessEnvironment(env);
+  app.start(QStringLiteral(ES_GUI_PATH), {QStringLiteral("--screenshot"), demo_out});
+  QVERIFY(app.waitForFinished(-1));
+  QCOMPARE(app.exitCode(), 0);
+  QVERIFY(!QImage(demo_out).isNull());
+  env.insert(QStringLiteral("EXPERTSCOPE_DEMO_MODEL"), corrupt_);
+  app.setProcessEnvironment(env);
+  app.start(QStringLiteral(ES_GUI_PATH), {QStringLiteral("--screenshot"), demo_out});
+  QVERIFY(app.waitForFinished(-1));
+  QCOMPARE(app.exitCode(), 3);
+  QVERIFY(QString::fromLocal8Bit(app.readAllStandardError()).contains(corrupt_));
 }
 
 QTEST_MAIN(TestMainWindow)
