@@ -4,6 +4,7 @@
 #include <QClipboard>
 #include <QDateTime>
 #include <QHBoxLayout>
+#include <QHash>
 #include <QImage>
 #include <QLabel>
 #include <QPixmap>
@@ -94,6 +95,13 @@ Preview make_preview(const Attachment& a, const media::SamplingPolicy& policy) {
   return p;
 }
 
+/// Previews by content (and sampling policy), on the UI thread only.
+constexpr qsizetype kPreviewCacheSize = 256;
+QHash<QString, Preview>& preview_cache() {
+  static QHash<QString, Preview> cache;
+  return cache;
+}
+
 /// "first 12 pages kept" for a document cut to fit the context; empty otherwise.
 QString kept_caption(const Attachment& a) {
   if (a.kept_units == 0) return {};
@@ -145,18 +153,35 @@ QWidget* attachment_widget(std::shared_ptr<const Attachment> a, const Projector*
   column->addWidget(caption);
   const media::SamplingPolicy policy =
       projector != nullptr ? video_policy(*projector) : media::SamplingPolicy{};
+  const auto show = [thumb, caption, name](const Preview& p) {
+    if (!p.error.isEmpty()) {
+      caption->setText(ConversationView::tr("%1 · cannot be shown").arg(name));
+      thumb->setToolTip(thumb->toolTip() + QStringLiteral("\n") + p.error);
+      return;
+    }
+    thumb->setFrameShape(QFrame::NoFrame);
+    thumb->setPixmap(QPixmap::fromImage(p.image));
+    caption->setText(p.caption.isEmpty() ? name : QStringLiteral("%1 · %2").arg(name, p.caption));
+  };
+  // A stored session is shown again after every turn: its pictures are decoded once.
+  const QString key = a->sha256.empty() ? QString()
+                                        : QStringLiteral("%1/%2/%3")
+                                              .arg(QString::fromStdString(a->sha256))
+                                              .arg(policy.target_fps)
+                                              .arg(policy.max_frames);
+  if (const auto it = preview_cache().constFind(key);
+      !key.isEmpty() && it != preview_cache().cend()) {
+    show(*it);
+    return box;
+  }
   run_off_ui(
       thumb, [a, policy] { return make_preview(*a, policy); },
-      [thumb, caption, name](const Preview& p) {
-        if (!p.error.isEmpty()) {
-          caption->setText(ConversationView::tr("%1 · cannot be shown").arg(name));
-          thumb->setToolTip(thumb->toolTip() + QStringLiteral("\n") + p.error);
-          return;
+      [show, key](const Preview& p) {
+        if (!key.isEmpty()) {
+          if (preview_cache().size() >= kPreviewCacheSize) preview_cache().clear();
+          preview_cache().insert(key, p);
         }
-        thumb->setFrameShape(QFrame::NoFrame);
-        thumb->setPixmap(QPixmap::fromImage(p.image));
-        caption->setText(p.caption.isEmpty() ? name
-                                             : QStringLiteral("%1 · %2").arg(name, p.caption));
+        show(p);
       });
   return box;
 }
