@@ -85,7 +85,7 @@ Plan plan_qwen_moe(const Config& c, Checkpoint& ck, bool qwen3) {
     throw c.error(ErrorKind::unsupported, "attention_bias is not supported for qwen3_moe");
   }
   const int64_t ff_exp = c.u32("moe_intermediate_size");
-  put_u32(plan, "feed_forward_length", c.u32_or("intermediate_size", 0));
+  if (c.has("intermediate_size")) put_u32(plan, "feed_forward_length", c.u32("intermediate_size"));
   put_u32(plan, "expert_feed_forward_length", static_cast<uint32_t>(ff_exp));
   put_u32(plan, "expert_count", x.n_expert);
   put_u32(plan, "expert_used_count", x.n_used);

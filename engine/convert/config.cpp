@@ -55,9 +55,8 @@ const json& Config::required(std::string_view key) const {
 
 uint32_t Config::u32(std::string_view key) const {
   const json& v = required(key);
-  if (!v.is_number_integer() ||
-      (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0) ||
-      v.get<uint64_t>() > UINT32_MAX) {
+  const bool negative = v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0;
+  if (!v.is_number_integer() || negative || v.get<uint64_t>() > UINT32_MAX) {
     throw error(ErrorKind::bad_input, key_name(key) + " is " + v.dump().substr(0, 40) +
                                           ", expected a whole number from 0 to " +
                                           std::to_string(UINT32_MAX));

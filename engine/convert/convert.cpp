@@ -164,8 +164,8 @@ TensorType choose_type(const OutTensor& t, TensorType want,
 }
 
 /// The fill callback of one streamed tensor: rows converted and encoded one at a time.
-gguf::Writer::FillFn fill_for(const OutTensor& t, TensorType type) {
-  return [&t, type](std::span<uint8_t> dst) {
+gguf::Writer::FillFn fill_for(const OutTensor& t, TensorType type, const std::string& where) {
+  return [&t, type, where](std::span<uint8_t> dst) {
     const int64_t n = t.ne[0];
     int64_t rows = 1;
     for (size_t i = 1; i < t.ne.size(); ++i) rows *= t.ne[i];
@@ -175,8 +175,14 @@ gguf::Writer::FillFn fill_for(const OutTensor& t, TensorType type) {
       t.row(r, buf.data());
       for (const float v : buf) {
         if (!std::isfinite(v)) {
-          throw Error(ErrorKind::bad_input, "tensor " + t.name + " (row " + std::to_string(r) +
-                                                ") holds a NaN or infinite value");
+          throw Error(ErrorKind::bad_input, where + ": the weights of " + t.name + " (row " +
+                                                std::to_string(r) +
+                                                ") hold a NaN or infinite value");
+        }
+        if (type == TensorType::F16 && std::abs(v) > 65504.0f) {
+          throw Error(ErrorKind::unsupported,
+                      where + ": the weights of " + t.name + " hold " + std::to_string(v) +
+                          ", beyond F16's range (65504): convert with --type BF16 or F32");
         }
       }
       uint8_t* out = dst.data() + static_cast<size_t>(r) * row_bytes;
@@ -191,13 +197,14 @@ gguf::Writer::FillFn fill_for(const OutTensor& t, TensorType type) {
 
 /// Adds the plan's tensors to `w`; returns the number of tensors by type name.
 std::map<std::string, uint64_t> add_tensors(gguf::Writer& w, const Plan& plan, TensorType want,
-                                            const HfConvertOptions& options) {
+                                            const HfConvertOptions& options,
+                                            const std::string& where) {
   std::map<std::string, std::pair<int64_t, uint64_t>> fallbacks;
   std::map<std::string, uint64_t> by_type;
   for (const OutTensor& t : plan.tensors) {
     const TensorType type = choose_type(t, want, fallbacks);
     ++by_type[std::string(tensor_type_name(type))];
-    w.add_tensor_streamed(t.name, type, t.ne, fill_for(t, type));
+    w.add_tensor_streamed(t.name, type, t.ne, fill_for(t, type, where));
   }
   if (options.warn) {
     for (const auto& [kind, f] : fallbacks) {
@@ -272,7 +279,7 @@ HfConvertResult convert_hf_checkpoint(const std::filesystem::path& dir,
   result.model_type = model_type;
   result.arch = plan.arch;
   result.source_dtypes = ck.dtypes();
-  result.tensors_by_type = add_tensors(w, plan, options.type, options);
+  result.tensors_by_type = add_tensors(w, plan, options.type, options, ck.where());
   result.n_tensors = plan.tensors.size();
 
   // The projector goes to a temporary name first, so that a failure of either file
@@ -282,7 +289,7 @@ HfConvertResult convert_hf_checkpoint(const std::filesystem::path& dir,
     gguf::Writer pw;
     pw.set("general.architecture", gguf::Value(projector->arch));
     set_entries(pw, std::move(projector->kv));
-    add_tensors(pw, *projector, TensorType::F32, options);
+    add_tensors(pw, *projector, TensorType::F32, options, ck.where());
     result.projector = hf_projector_path(out);
     proj_tmp = result.projector;
     proj_tmp += ".partial-" + std::to_string(::getpid());
@@ -293,6 +300,11 @@ HfConvertResult convert_hf_checkpoint(const std::filesystem::path& dir,
   } catch (...) {
     if (!proj_tmp.empty()) std::filesystem::remove(proj_tmp, ec);
     throw;
+  }
+  if (!projector && options.warn && std::filesystem::exists(hf_projector_path(out), ec)) {
+    options.warn(hf_projector_path(out).string() +
+                 " is beside the output, but this checkpoint has no vision projector: it "
+                 "belongs to another model (the engine would load it with this one)");
   }
   if (projector) {
     std::filesystem::rename(proj_tmp, result.projector, ec);

@@ -423,6 +423,10 @@ class TestConvert : public QObject {
     QTest::newRow("no tokenizer") << "no-tokenizer"
                                   << "tokenizer.json"
                                   << "no such file";
+    // Found while the GGUF is being written: the temporary file goes too.
+    QTest::newRow("NaN weight") << "nan"
+                                << ""
+                                << "the weights of blk.0.attn_v.weight (row 0) hold a NaN";
   }
 
   void brokenInputIsRefused() {
@@ -466,6 +470,11 @@ class TestConvert : public QObject {
     if (damage.startsWith("model-type") || damage.startsWith("no-hidden") ||
         damage.startsWith("sliding")) {
       QVERIFY(write_all(cfg, QJsonDocument(config).toJson()));
+    }
+    if (damage == "nan") {
+      const qsizetype at = offsets(v_proj).toArray()[0].toInteger();
+      s.data[at] = 0x00;  // F16 0x7e00: a quiet NaN
+      s.data[at + 1] = 0x7e;
     }
     QByteArray bytes = s.bytes();
     if (damage == "truncate") bytes.chop(100);
