@@ -240,7 +240,7 @@ def exported(model: DemoModel) -> DemoModel:
 
 
 @torch.no_grad()
-def engine_parity(model, tok, gguf: Path, cli: Path):
+def engine_parity(model, tok, gguf: Path, cli: Path, backend: str = "cpu"):
     samples = ["In the beginning God created the heaven and the earth.",
                "And it came to pass, when the king heard these words,",
                "<|user|>Continue: Blessed are the meek<|end|><|assistant|>"]
@@ -250,7 +250,7 @@ def engine_parity(model, tok, gguf: Path, cli: Path):
         for s in samples:
             ids = tok.encode(s)
             f = Path(d) / "logits.f32"
-            subprocess.run([str(cli), "eval", "-m", str(gguf), "--backend", "cpu", "--tokens",
+            subprocess.run([str(cli), "eval", "-m", str(gguf), "--backend", backend, "--tokens",
                             ",".join(map(str, ids)), "--logits", str(f)], check=True,
                            capture_output=True)
             eng = np.fromfile(f, dtype=np.float32).reshape(len(ids), -1).astype(np.float64)
@@ -258,7 +258,7 @@ def engine_parity(model, tok, gguf: Path, cli: Path):
             ref = q8(x)[0].double().numpy()
             f32 = model(x)[0].double().numpy()
             out.append({
-                "text": s, "tokens": len(ids),
+                "backend": backend, "text": s, "tokens": len(ids),
                 "nmse_vs_q8_reference": float(((eng - ref)**2).sum() / (ref**2).sum()),
                 "nmse_vs_f32_model": float(((eng - f32)**2).sum() / (f32**2).sum()),
                 "same_argmax": bool((eng.argmax(-1) == ref.argmax(-1)).all()),
@@ -315,7 +315,8 @@ def main() -> int:
     ap.add_argument("--cli", type=Path)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path)
-    ap.add_argument("--skip", default="", help="comma list of: ppl,caption,video,routing")
+    ap.add_argument("--skip", default="",
+                    help="comma list of: ppl,caption,video,routing,media")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     model = DemoModel.load_hf(a.hf).eval()
@@ -337,8 +338,10 @@ def main() -> int:
         res["routing"] = routing_stats(model, tok)
         print(json.dumps(res["routing"]["layers"]), flush=True)
     if a.gguf and a.cli:
-        res["engine_parity"] = engine_parity(model, tok, a.gguf, a.cli)
+        res["engine_parity"] = engine_parity(model, tok, a.gguf, a.cli) + \
+            engine_parity(model, tok, a.gguf, a.cli, "vulkan")
         print(json.dumps(res["engine_parity"]), flush=True)
+    if a.gguf and a.cli and "media" not in skip:
         res["engine_media"] = engine_media(model, tok, a.gguf, a.cli)
         print(json.dumps({k: v for k, v in res["engine_media"].items() if "_" in k}), flush=True)
     if a.out:

@@ -118,9 +118,11 @@ class Batches:
     (padded with <|end|> that carries no loss)."""
 
     def __init__(self, tok: tk.Tokenizer, c: DemoConfig, train_text: np.ndarray,
-                 train_verses: list[str], seq_len: int, seed: int, text_share: float):
+                 train_verses: list[str], seq_len: int, seed: int, text_share: float,
+                 image_share: float = 0.55, video_share: float = 0.30):
         self.tok, self.c, self.text, self.verses = tok, c, train_text, train_verses
         self.seq_len, self.seed, self.text_share = seq_len, seed, text_share
+        self.image_share, self.video_share = image_share, video_share
 
     def sequence(self, rng: np.random.Generator):
         L = self.seq_len + 1
@@ -132,7 +134,8 @@ class Batches:
         images, videos = [], []
         while True:
             r = rng.random()
-            kind = "image" if r < 0.55 else "video" if r < 0.85 else "continue"
+            kind = "image" if r < self.image_share else \
+                "video" if r < self.image_share + self.video_share else "continue"
             ex = continue_example(self.tok, self.verses, rng) if kind == "continue" else \
                 media_example(self.tok, self.c, rng, kind)
             if len(ids) + len(ex.ids) > L:
@@ -229,6 +232,12 @@ def main() -> int:
     ap.add_argument("--vocab", type=int, default=4096)
     ap.add_argument("--text-share", type=float, default=0.35)
     ap.add_argument("--bias-rate", type=float, default=5e-3)
+    ap.add_argument("--image-share", type=float, default=0.55,
+                    help="of the chat examples: pictures (the rest: clips, then verses)")
+    ap.add_argument("--video-share", type=float, default=0.30)
+    ap.add_argument("--warmup", type=int, default=None)
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="start from this checkpoint (its tokenizer, weights and router bias)")
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--save-every", type=int, default=100)
     a = ap.parse_args()
@@ -236,19 +245,35 @@ def main() -> int:
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     a.out.mkdir(parents=True, exist_ok=True)
-    tok, text, verses, _ = prepare(a.vocab, a.seed)
+    if a.init_from:
+        tok = tk.Tokenizer.load(a.init_from)
+        train_v, _ = data.split_verses(data.kjv_verses())
+        chapters: dict[tuple[str, int], list[str]] = {}
+        for b, ch, _, t in train_v:
+            chapters.setdefault((b, ch), []).append(t)
+        text = np.array([i for v in chapters.values() for i in tok.encode(" ".join(v) + "\n\n")],
+                        dtype=np.int32)
+        verses = [t for _, _, _, t in train_v]
+    else:
+        tok, text, verses, _ = prepare(a.vocab, a.seed)
     c = DemoConfig(vocab_size=len(tok), eos_token_id=tk.END, image_begin_token_id=tk.IMAGE_BEGIN,
                    image_end_token_id=tk.IMAGE_END, video_begin_token_id=tk.VIDEO_BEGIN,
                    video_end_token_id=tk.VIDEO_END, media_pad_token_id=tk.MEDIA_PAD)
-    model = DemoModel(c)
-    model.init_weights(a.seed)
+    if a.init_from:
+        model = DemoModel.load_hf(a.init_from)
+        c = model.c
+        print(f"starting from {a.init_from}", flush=True)
+    else:
+        model = DemoModel(c)
+        model.init_weights(a.seed)
     print("parameters:", json.dumps(parameters_count(model)), flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     rest = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                              {"params": rest, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95))
-    batches = Batches(tok, c, text, verses, a.seq, a.seed, a.text_share)
-    warm = max(1, min(100, a.steps // 10))
+    batches = Batches(tok, c, text, verses, a.seq, a.seed, a.text_share, a.image_share,
+                      a.video_share)
+    warm = a.warmup if a.warmup is not None else max(1, min(100, a.steps // 10))
     log = open(a.out / "train_log.jsonl", "a")
     t_start = time.time()
     ema = None
