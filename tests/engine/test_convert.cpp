@@ -183,7 +183,7 @@ class TestConvert : public QObject {
   /// and greedy continuations. Bounds by output type:
   ///  - F32: the engine's float32 arithmetic against a float64 reference, nothing else
   ///    (measured 3e-14 to 3e-13); 1e-9 leaves room for summation order only.
-  ///  - F16 from F16 or BF16 weights: the same (BF16 values are exact in F16).
+  ///  - F16 from F16 or BF16 weights, BF16 from BF16: the same (the values are exact).
   ///  - F16 from F32 weights: every weight rounded to an 11-bit mantissa (2.8e-4
   ///    relative rms) through 2-3 random blocks: measured 2e-7 to 1.8e-6; bound 2e-5.
   ///  - Q8_0: weights in 32-value blocks of 8 bits (0.5 % rms) and 8-bit activations, and
@@ -205,6 +205,12 @@ class TestConvert : public QObject {
       QTest::newRow(n + " F16") << QString(name) << "F16" << (f32_source ? 2e-5 : 1e-9) << true;
       QTest::newRow(n + " Q8_0") << QString(name) << "Q8_0" << 1e-2 << false;
     }
+    // BF16 out of BF16 weights is exact; a K-quant whose rows (64) are not whole 256-value
+    // blocks falls back to F16, exact for F16 weights.
+    QTest::newRow("olmoe BF16") << "olmoe"
+                                << "BF16" << 1e-9 << true;
+    QTest::newRow("mixtral Q4_K (F16 fallback)") << "mixtral"
+                                                 << "Q4_K" << 1e-9 << true;
   }
 
   void logitsMatchReference() {
