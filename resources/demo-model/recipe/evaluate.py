@@ -307,6 +307,19 @@ def engine_media(model, tok, gguf: Path, cli: Path, n_images: int = 12, n_clips:
     return out
 
 
+@torch.no_grad()
+def write_reference(model, tok, out: Path) -> None:
+    """Reference logits for the engine's test (tests/engine/test_demo_model.cpp): this model
+    with the weights as the Q8_0 GGUF keeps them, on a verse and on a chat turn about the
+    sample picture (samples/scene.png), as raw float32 [n_tokens][n_vocab]."""
+    q8 = exported(model)
+    out.mkdir(parents=True, exist_ok=True)
+    ids = tok.encode("In the beginning God created the heaven and the earth.")
+    q8(torch.tensor([ids]))[0].numpy().astype("<f4").tofile(out / "verse.f32")
+    (out / "verse.tokens").write_text(",".join(map(str, ids)) + "\n")
+    print(f"reference logits for {len(ids)} tokens written to {out}", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("hf", type=Path)
@@ -315,6 +328,7 @@ def main() -> int:
     ap.add_argument("--cli", type=Path)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--write-reference", type=Path)
     ap.add_argument("--skip", default="",
                     help="comma list of: ppl,caption,video,routing,media")
     a = ap.parse_args()
@@ -322,6 +336,9 @@ def main() -> int:
     model = DemoModel.load_hf(a.hf).eval()
     tok = tk.Tokenizer.load(a.hf)
     skip = set(a.skip.split(","))
+    if a.write_reference:
+        write_reference(model, tok, a.write_reference)
+        return 0
     res: dict = {}
     if "ppl" not in skip:
         res["held_out_text"] = held_out_perplexity(model, tok)

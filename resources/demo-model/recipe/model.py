@@ -82,6 +82,7 @@ class DemoConfig:
     def hf_config(self) -> dict:
         """config.json in Hugging Face's deepseek_v3 key names, plus the projector."""
         c = {
+            "_name_or_path": "expertscope-demo",
             "architectures": ["DeepseekV3ForCausalLM"],
             "model_type": "deepseek_v3",
             "vocab_size": self.vocab_size,
