@@ -248,7 +248,7 @@ int cmd_generate(const Args& args) {
     trace.append(rb, toks, pos, modalities);
   };
   events.on_token = [&](const TokenEvent& ev) {
-    if (!quiet) {
+    if (!quiet && !ev.text.empty()) {  // a token may add no text yet (a partial character)
       std::fwrite(ev.text.data(), 1, ev.text.size(), stdout);
       std::fflush(stdout);
     }
