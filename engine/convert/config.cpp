@@ -1,26 +1,13 @@
 // config.json look-ups with errors that name the file and the key.
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "convert_internal.h"
+#include "core/read_file.h"
 
 namespace es::convert {
 
 Config Config::load(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    throw Error(ErrorKind::io, path.string() + ": no such file");
-  }
-  if (std::filesystem::is_directory(path, ec)) {
-    throw Error(ErrorKind::io, path.string() + ": is a directory");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::io, path.string() + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(ErrorKind::io, path.string() + ": read error");
-  json root = json::parse(ss.str(), nullptr, false);
+  json root = json::parse(read_whole_file(path), nullptr, false);
   if (root.is_discarded()) throw Error(ErrorKind::bad_input, path.string() + ": not valid JSON");
   if (!root.is_object()) throw Error(ErrorKind::bad_input, path.string() + ": not a JSON object");
   return Config(std::move(root), path.string());

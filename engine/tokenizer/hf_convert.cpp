@@ -1,9 +1,8 @@
 // tokenizer.json (+ tokenizer_config.json) -> GGUF tokenizer metadata.
-#include <fstream>
 #include <limits>
 #include <map>
-#include <sstream>
 
+#include "core/read_file.h"
 #include "expertscope/error.h"
 #include "expertscope/hf_tokenizer.h"
 #include "expertscope/tokenizer.h"
@@ -202,19 +201,6 @@ void add_config(const json& cfg, std::string_view file, const Tokens& tokens,
   }
 }
 
-std::string read_text_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    throw Error(ErrorKind::io, path.string() + ": is a directory");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::io, path.string() + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(ErrorKind::io, path.string() + ": read error");
-  return std::move(ss).str();
-}
-
 }  // namespace
 
 MetadataEntries convert_hf_tokenizer(std::string_view tokenizer_json, std::string_view config_json,
@@ -256,8 +242,8 @@ MetadataEntries convert_hf_tokenizer(std::string_view tokenizer_json, std::strin
 MetadataEntries convert_hf_tokenizer_files(
     const std::filesystem::path& tokenizer_json,
     const std::optional<std::filesystem::path>& config_json) {
-  const std::string json_text = read_text_file(tokenizer_json);
-  const std::string config_text = config_json ? read_text_file(*config_json) : std::string();
+  const std::string json_text = read_whole_file(tokenizer_json);
+  const std::string config_text = config_json ? read_whole_file(*config_json) : std::string();
   return convert_hf_tokenizer(json_text, config_text, tokenizer_json.string(),
                               config_json ? config_json->string() : std::string());
 }
