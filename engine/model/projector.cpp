@@ -1,8 +1,10 @@
 // The patch projector ("es-patch", projector.h): loading, checks, and encoding images and
 // video frames into embedding rows. Small enough to run on the CPU in plain loops: a
-// 224 × 224 image with 16 × 16 patches is 196 products of 768 values per output width.
+// 224 × 224 image with 16 × 16 patches is 196 products of 768 values per output width;
+// the demo model's convolutional stem on a 48 × 48 picture is about 5 M multiply-adds.
 #include "expertscope/projector.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -40,6 +42,14 @@ class PatchProjector final : public Projector {
   std::vector<float> tensor(const char* name, int64_t ne0, int64_t ne1, bool required = true) const;
   /// Patch embeddings (+ position) of `image` into rows [grid²][n_embd].
   void patches(const RgbImage& image, std::vector<float>& rows) const;
+  /// The stem's feature map of `image`: [side][side][channels], channels innermost.
+  std::vector<float> features(const RgbImage& image, uint32_t& side, uint32_t& channels) const;
+
+  /// One 3 × 3 convolution of the stem (padding 1, GELU after).
+  struct Conv {
+    uint32_t in = 0, out = 0, stride = 1;
+    std::vector<float> w, b;  ///< w[out][in][3][3] as torch stores it.
+  };
   void finish(float* row) const;
 
   gguf::File file_;
@@ -48,6 +58,9 @@ class PatchProjector final : public Projector {
   float norm_eps_ = 1e-6f;
   MediaTokens tokens_;
   std::vector<float> w_, b_, pos_, temporal_, norm_;
+  std::vector<Conv> stem_;
+  uint32_t cell_ = 0;      ///< Side of a patch in cells of the last feature map.
+  uint32_t channels_ = 3;  ///< Channels of the map the patch projection reads.
 };
 
 uint32_t PatchProjector::u32(const char* key, bool required) const {
@@ -118,7 +131,34 @@ PatchProjector::PatchProjector(gguf::File file, const Model& model) : file_(std:
   tokens_.video_begin = token("video_begin_token");
   tokens_.video_end = token("video_end_token");
   tokens_.pad = token("media_pad_token");
-  const int64_t in = int64_t{3} * patch_size_ * patch_size_;
+  // The optional stem: conv.0, conv.1, ... while they exist.
+  uint32_t scale = 1;
+  for (uint32_t i = 0; file_.find_tensor("conv." + std::to_string(i) + ".weight"); ++i) {
+    const std::string name = "conv." + std::to_string(i);
+    const gguf::TensorInfo* t = file_.find_tensor(name + ".weight");
+    if (i >= 16) fail("more than 16 convolutions in the stem");
+    Conv c;
+    c.in = channels_;
+    if (t->ne[0] != int64_t{9} * c.in || t->ne[1] < 1 || t->ne[1] > 4096) {
+      fail("tensor " + name + ".weight has shape " + std::to_string(t->ne[0]) + " × " +
+           std::to_string(t->ne[1]) + ", expected 9 × " + std::to_string(c.in) +
+           " (3 × 3 × input channels) × output channels");
+    }
+    c.out = static_cast<uint32_t>(t->ne[1]);
+    c.stride = u32(("conv." + std::to_string(i) + ".stride").c_str());
+    if (c.stride < 1 || c.stride > 4) fail("conv." + std::to_string(i) + ".stride is not 1 to 4");
+    c.w = tensor((name + ".weight").c_str(), int64_t{9} * c.in, c.out);
+    c.b = tensor((name + ".bias").c_str(), c.out, 1);
+    scale *= c.stride;
+    if (image_size_ % scale != 0 || patch_size_ % scale != 0) {
+      fail("the stem's strides (" + std::to_string(scale) + " in all) do not divide image_size " +
+           std::to_string(image_size_) + " and patch_size " + std::to_string(patch_size_));
+    }
+    channels_ = c.out;
+    stem_.push_back(std::move(c));
+  }
+  cell_ = patch_size_ / scale;
+  const int64_t in = int64_t{channels_} * cell_ * cell_;
   w_ = tensor("patch.weight", in, n_embd_);
   b_ = tensor("patch.bias", n_embd_, 1);
   pos_ = tensor("pos_embd.weight", n_embd_, int64_t{grid_} * grid_);
@@ -135,16 +175,17 @@ void PatchProjector::patches(const RgbImage& image, std::vector<float>& rows) co
     throw Error(ErrorKind::usage, "projector: the image must be " + std::to_string(image_size_) +
                                       " × " + std::to_string(image_size_) + " RGB");
   }
-  const uint32_t P = patch_size_, E = n_embd_;
-  const size_t in = size_t{3} * P * P;
+  uint32_t side = 0, C = 0;
+  const std::vector<float> map = features(image, side, C);
+  const uint32_t P = cell_, E = n_embd_;
+  const size_t in = size_t{C} * P * P;
   rows.assign(size_t{grid_} * grid_ * E, 0.0f);
   std::vector<float> v(in);
   for (uint32_t gy = 0; gy < grid_; ++gy) {
     for (uint32_t gx = 0; gx < grid_; ++gx) {
       for (uint32_t y = 0; y < P; ++y) {
-        const uint8_t* src =
-            image.rgb.data() + (size_t{gy} * P + y) * image.width * 3 + size_t{gx} * P * 3;
-        for (uint32_t i = 0; i < 3 * P; ++i) v[size_t{y} * 3 * P + i] = src[i] / 127.5f - 1.0f;
+        const float* src = map.data() + ((size_t{gy} * P + y) * side + size_t{gx} * P) * C;
+        std::copy(src, src + size_t{C} * P, v.data() + size_t{y} * C * P);
       }
       const size_t patch = size_t{gy} * grid_ + gx;
       float* row = rows.data() + patch * E;
@@ -156,6 +197,43 @@ void PatchProjector::patches(const RgbImage& image, std::vector<float>& rows) co
       }
     }
   }
+}
+
+std::vector<float> PatchProjector::features(const RgbImage& image, uint32_t& side,
+                                            uint32_t& channels) const {
+  side = image_size_;
+  channels = 3;
+  std::vector<float> map(image.rgb.size());
+  for (size_t i = 0; i < map.size(); ++i) map[i] = image.rgb[i] / 127.5f - 1.0f;
+  std::vector<float> next;
+  for (const Conv& c : stem_) {
+    const uint32_t n = side / c.stride;
+    next.assign(size_t{n} * n * c.out, 0.0f);
+    for (uint32_t oy = 0; oy < n; ++oy) {
+      for (uint32_t ox = 0; ox < n; ++ox) {
+        float* dst = next.data() + (size_t{oy} * n + ox) * c.out;
+        for (uint32_t o = 0; o < c.out; ++o) {
+          const float* w = c.w.data() + size_t{o} * c.in * 9;
+          float s = c.b[o];
+          for (int ky = 0; ky < 3; ++ky) {
+            const int64_t y = int64_t{oy} * c.stride + ky - 1;  // padding 1
+            if (y < 0 || y >= side) continue;
+            for (int kx = 0; kx < 3; ++kx) {
+              const int64_t x = int64_t{ox} * c.stride + kx - 1;
+              if (x < 0 || x >= side) continue;
+              const float* src = map.data() + (size_t(y) * side + size_t(x)) * c.in;
+              for (uint32_t i = 0; i < c.in; ++i) s += w[size_t{i} * 9 + ky * 3 + kx] * src[i];
+            }
+          }
+          dst[o] = 0.5f * s * (1.0f + std::erf(s * 0.70710678118654752f));  // GELU (erf)
+        }
+      }
+    }
+    map.swap(next);
+    side = n;
+    channels = c.out;
+  }
+  return map;
 }
 
 void PatchProjector::finish(float* row) const {

@@ -395,6 +395,13 @@ class TestConvert : public QObject {
     QTest::newRow("unsupported setting") << "sliding-window"
                                          << "config.json"
                                          << "sliding_window shorter than";
+    QTest::newRow("projector stem lengths") << "stem-lengths"
+                                            << "config.json"
+                                            << "must have the same length";
+    QTest::newRow("projector stem not a list")
+        << "stem-string"
+        << "config.json"
+        << "vision_config.conv_strides is \"2\", expected a list";
     QTest::newRow("missing tensor") << "drop-tensor"
                                     << ""
                                     << "missing tensor model.layers.1.block_sparse_moe.experts.2."
@@ -441,7 +448,7 @@ class TestConvert : public QObject {
     QFETCH(QString, message);
     requireTorch();
     const QString dir = dir_.filePath("broken-" + damage);
-    QVERIFY(copy_dir(ckpt("mixtral"), dir));
+    QVERIFY(copy_dir(ckpt(damage.startsWith("stem") ? "deepseek_v3" : "mixtral"), dir));
     const QString st = dir + "/model.safetensors", cfg = dir + "/config.json";
     QJsonObject config = QJsonDocument::fromJson(read_all(cfg)).object();
     Safetensors s = Safetensors::read(st);
@@ -454,6 +461,12 @@ class TestConvert : public QObject {
     if (damage == "model-type") config["model_type"] = "jamba";
     if (damage == "no-hidden-size") config.remove("hidden_size");
     if (damage == "sliding-window") config["sliding_window"] = 16;
+    if (damage.startsWith("stem")) {
+      QJsonObject vision = config["vision_config"].toObject();
+      vision["conv_strides"] =
+          damage == "stem-lengths" ? QJsonValue(QJsonArray{1}) : QJsonValue("2");
+      config["vision_config"] = vision;
+    }
     if (damage == "drop-tensor")
       s.header.remove("model.layers.1.block_sparse_moe.experts.2.w3.weight");
     if (damage == "transpose") s.set(v_proj, "shape", QJsonArray{64, 32});
@@ -474,7 +487,7 @@ class TestConvert : public QObject {
           {"dtype", "F16"}, {"shape", QJsonArray{0}}, {"data_offsets", QJsonArray{0, 0}}};
     }
     if (damage.startsWith("model-type") || damage.startsWith("no-hidden") ||
-        damage.startsWith("sliding")) {
+        damage.startsWith("sliding") || damage.startsWith("stem")) {
       QVERIFY(write_all(cfg, QJsonDocument(config).toJson()));
     }
     if (damage == "nan") {

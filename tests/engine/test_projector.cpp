@@ -189,6 +189,104 @@ class TestProjector : public QObject {
     QVERIFY_THROWS_EXCEPTION(Error, pj->encode_frame(img, 8, got));
   }
 
+  /// With a convolutional stem (3 × 3, padding 1, GELU; strides 1 then 2), against the
+  /// definition in double: the stem's feature map, then 2 × 2-cell patches of it.
+  void a_stem_encodes_as_defined() {
+    test::TinyProjectorSpec ps;
+    ps.n_embd = model_->hparams().n_embd;
+    ps.conv_channels = {4, 5};
+    ps.conv_strides = {1, 2};
+    const std::string path = dir_.filePath("stem.gguf").toStdString();
+    const test::TinyModel t = test::build_tiny_projector(ps);
+    t.writer().write(path);
+    const auto pj = Projector::load(path, *model_);
+    QCOMPARE(pj->image_tokens(), 16u);
+    const RgbImage img = random_image(16, 4);
+    std::vector<float> got, frame;
+    pj->encode_image(img, got);
+    pj->encode_frame(img, 1, frame);
+    const auto tensor = [&](const std::string& name) -> const std::vector<float>& {
+      for (const auto& x : t.tensors)
+        if (x.name == name) return x.data;
+      throw Error(ErrorKind::usage, name);
+    };
+    // The feature map [side][side][c], channels innermost.
+    uint32_t side = 16, c = 3;
+    std::vector<double> map(img.rgb.size());
+    for (size_t i = 0; i < map.size(); ++i) map[i] = img.rgb[i] / 127.5 - 1.0;
+    for (size_t l = 0; l < 2; ++l) {
+      const auto& W = tensor("conv." + std::to_string(l) + ".weight");
+      const auto& B = tensor("conv." + std::to_string(l) + ".bias");
+      const uint32_t stride = ps.conv_strides[l], co = ps.conv_channels[l], n = side / stride;
+      std::vector<double> next(size_t{n} * n * co);
+      for (uint32_t oy = 0; oy < n; ++oy)
+        for (uint32_t ox = 0; ox < n; ++ox)
+          for (uint32_t o = 0; o < co; ++o) {
+            double s = B[o];
+            for (uint32_t i = 0; i < c; ++i)
+              for (int ky = 0; ky < 3; ++ky)
+                for (int kx = 0; kx < 3; ++kx) {
+                  const int y = int(oy * stride) + ky - 1, x = int(ox * stride) + kx - 1;
+                  if (y < 0 || x < 0 || y >= int(side) || x >= int(side)) continue;
+                  s += W[(o * c + i) * 9 + ky * 3 + kx] * map[(size_t(y) * side + x) * c + i];
+                }
+            next[(size_t{oy} * n + ox) * co + o] = 0.5 * s * (1.0 + std::erf(s / std::sqrt(2.0)));
+          }
+      map.swap(next);
+      side = n;
+      c = co;
+    }
+    QCOMPARE(side, 8u);
+    const auto& W = tensor("patch.weight");
+    const auto& B = tensor("patch.bias");
+    const auto& P = tensor("pos_embd.weight");
+    const auto& T = tensor("temporal_embd.weight");
+    const auto& N = tensor("post_norm.weight");
+    const uint32_t E = pj->n_embd(), in = c * 4;
+    std::vector<std::vector<double>> rows(16, std::vector<double>(E));
+    for (uint32_t gy = 0; gy < 4; ++gy)
+      for (uint32_t gx = 0; gx < 4; ++gx)
+        for (uint32_t e = 0; e < E; ++e) {
+          double s = B[e] + P[(gy * 4 + gx) * E + e];
+          for (uint32_t y = 0; y < 2; ++y)
+            for (uint32_t x = 0; x < 2; ++x)
+              for (uint32_t i = 0; i < c; ++i)
+                s += W[size_t{e} * in + (y * 2 + x) * c + i] *
+                     map[((gy * 2 + y) * side + gx * 2 + x) * c + i];
+          rows[gy * 4 + gx][e] = s;
+        }
+    const auto norm = [&](std::vector<double> r, std::vector<float>& out) {
+      double ss = 0;
+      for (const double v : r) ss += v * v;
+      const double inv = 1.0 / std::sqrt(ss / E + 1e-6);
+      for (uint32_t e = 0; e < E; ++e) out.push_back(static_cast<float>(r[e] * inv * N[e]));
+    };
+    std::vector<float> want, want_frame;
+    for (const auto& r : rows) norm(r, want);
+    for (uint32_t py = 0; py < 2; ++py)  // frames: 2 × 2 rows pooled, temporal embedding added
+      for (uint32_t px = 0; px < 2; ++px) {
+        std::vector<double> r(E);
+        for (uint32_t e = 0; e < E; ++e) {
+          for (uint32_t d = 0; d < 4; ++d) r[e] += rows[(py * 2 + d / 2) * 4 + px * 2 + d % 2][e];
+          r[e] = r[e] / 4 + T[E + e];
+        }
+        norm(r, want_frame);
+      }
+    QVERIFY(nmse(got, want) <= 1e-12);
+    QVERIFY(nmse(frame, want_frame) <= 1e-12);
+    // A stem whose strides do not divide the patch is refused by name.
+    test::TinyModel m = test::build_tiny_projector(ps);
+    m.set("es-patch.conv.1.stride", gguf::Value(uint32_t{3}));
+    const std::string bad_path = dir_.filePath("bad-stem.gguf").toStdString();
+    m.writer().write(bad_path);
+    try {
+      (void)Projector::load(bad_path, *model_);
+      QFAIL("expected an error");
+    } catch (const Error& e) {
+      QVERIFY2(std::string(e.what()).find("do not divide") != std::string::npos, e.what());
+    }
+  }
+
   /// The image changes what the model computes; the trace tags its rows as image.
   void an_image_reaches_the_model() {
     const auto pj = Projector::load(projector_path_, *model_);

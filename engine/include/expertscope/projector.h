@@ -8,9 +8,12 @@
 // interleaved) is projected linearly to the model's width, a learned 2-D position
 // embedding is added per patch, and for video a learned temporal embedding per sampled
 // frame; video frames are average-pooled by `video_pool` × `video_pool` patches first.
-// An optional RMS norm (with weight) ends it. The interface leaves room for ViT projectors
-// (Qwen2.5-VL, Kimi-VL) later: a projector says what input size it wants and how many
-// tokens an input costs, and encodes.
+// An optional RMS norm (with weight) ends it. An optional convolutional stem comes first:
+// 3 × 3 convolutions (padding 1, each followed by GELU) over the image's values; the patch
+// projection then reads the last feature map, patch_size / (product of the strides) cells a
+// side per patch (channels innermost, as RGB is in the plain case). The interface leaves room for
+// ViT projectors (Qwen2.5-VL, Kimi-VL) later: a projector says what input size it wants and how
+// many tokens an input costs, and encodes.
 //
 // GGUF layout of "es-patch":
 //   general.architecture = "es-patch"
@@ -20,6 +23,9 @@
 //   .video_end_token, .media_pad_token (u32 token ids of the model's vocabulary)
 //   patch.weight {3 p², n_embd}, patch.bias {n_embd}, pos_embd.weight {n_embd, g²},
 //   temporal_embd.weight {n_embd, max_frames}, post_norm.weight {n_embd} (optional);
+//   the stem, optional: conv.{i}.weight {9 c_in, c_out} (torch's [c_out, c_in, 3, 3]),
+//   conv.{i}.bias {c_out}, es-patch.conv.{i}.stride (u32, 1–4) for i = 0, 1, ... (c_in of
+//   conv.0 is 3); with it patch.weight is {c_last q², n_embd}, q = patch_size / strides;
 //   F32 or F16.
 #pragma once
 

@@ -60,6 +60,12 @@ class DemoConfig:
     patch_size: int = 8
     video_pool: int = 2
     max_frames: int = 16
+    # A convolutional stem before the patch projection: 3x3 convolutions (padding 1, GELU
+    # after each) with these output channels and strides; empty = patches of raw pixels.
+    # With it, the patch projection reads patch_size / prod(strides) cells of the last
+    # feature map per row instead of patch_size pixels.
+    conv_channels: tuple[int, ...] = (16, 32, 32)
+    conv_strides: tuple[int, ...] = (1, 2, 2)
     image_begin_token_id: int = 4
     image_end_token_id: int = 5
     video_begin_token_id: int = 6
@@ -70,6 +76,16 @@ class DemoConfig:
     @property
     def grid(self) -> int:
         return self.image_size // self.patch_size
+
+    @property
+    def feature_patch(self) -> int:
+        """Cells of the stem's last feature map along one side of a patch."""
+        return self.patch_size // math.prod(self.conv_strides)
+
+    @property
+    def patch_inputs(self) -> int:
+        c = self.conv_channels[-1] if self.conv_channels else 3
+        return c * self.feature_patch**2
 
     @property
     def image_tokens(self) -> int:
@@ -124,6 +140,8 @@ class DemoConfig:
                 "patch_size": self.patch_size,
                 "video_pool": self.video_pool,
                 "max_frames": self.max_frames,
+                **({"conv_channels": list(self.conv_channels),
+                    "conv_strides": list(self.conv_strides)} if self.conv_channels else {}),
                 "norm_eps": self.rms_norm_eps,
                 "image_begin_token_id": self.image_begin_token_id,
                 "image_end_token_id": self.image_end_token_id,
@@ -140,6 +158,8 @@ class DemoConfig:
         names = set(DemoConfig.__dataclass_fields__)
         kw = {k: c[k] for k in names if k in c}
         kw.update({k: v[k] for k in names if k in v})
+        kw["conv_channels"] = tuple(v.get("conv_channels", ()))
+        kw["conv_strides"] = tuple(v.get("conv_strides", ()))
         if "norm_eps" in v:
             kw["rms_norm_eps"] = c.get("rms_norm_eps", v["norm_eps"])
         return DemoConfig(**kw)
@@ -308,7 +328,14 @@ class Projector(nn.Module):
     def __init__(self, c: DemoConfig):
         super().__init__()
         self.c = c
-        self.patch = nn.Linear(3 * c.patch_size * c.patch_size, c.hidden_size)
+        if len(c.conv_channels) != len(c.conv_strides):
+            raise ValueError("conv_channels and conv_strides differ in length")
+        if c.conv_channels and c.patch_size % math.prod(c.conv_strides) != 0:
+            raise ValueError("the stem's strides do not divide patch_size")
+        ins = (3,) + tuple(c.conv_channels[:-1])
+        self.conv = nn.ModuleList(nn.Conv2d(i, o, 3, s, 1)
+                                  for i, o, s in zip(ins, c.conv_channels, c.conv_strides))
+        self.patch = nn.Linear(c.patch_inputs, c.hidden_size)
         self.pos_embd = nn.Parameter(torch.zeros(c.image_tokens, c.hidden_size))
         self.temporal_embd = nn.Parameter(torch.zeros(c.max_frames, c.hidden_size))
         self.post_norm = RMSNorm(c.hidden_size, c.rms_norm_eps)
@@ -316,9 +343,15 @@ class Projector(nn.Module):
     def patches(self, pixels):
         """uint8 [N, S, S, 3] → rows [N, g², d] (patch projection + position)."""
         c = self.c
-        N, g, P = pixels.shape[0], c.grid, c.patch_size
-        v = pixels.to(torch.float32) / 127.5 - 1.0
-        v = v.view(N, g, P, g, P, 3).permute(0, 1, 3, 2, 4, 5).reshape(N, g * g, 3 * P * P)
+        N, g = pixels.shape[0], c.grid
+        v = pixels.to(torch.float32) / 127.5 - 1.0  # [N, S, S, 3]
+        if self.conv:
+            v = v.permute(0, 3, 1, 2)
+            for conv in self.conv:
+                v = F.gelu(conv(v))
+            v = v.permute(0, 2, 3, 1)  # [N, S', S', C], channels innermost like RGB
+        P, C = c.feature_patch if self.conv else c.patch_size, v.shape[-1]
+        v = v.reshape(N, g, P, g, P, C).permute(0, 1, 3, 2, 4, 5).reshape(N, g * g, C * P * P)
         return self.patch(v) + self.pos_embd
 
     def images(self, pixels):
@@ -357,6 +390,8 @@ class DemoModel(nn.Module):
                         p.fill_(1.0)
                     continue
                 std = 0.02
+                if p.dim() == 4:  # the stem's convolutions: He, so features survive GELU
+                    std = math.sqrt(2.0 / p[0].numel())
                 if name.endswith("gate.weight"):
                     std = 0.002  # near-uniform routing at the start; the bias balances it after
                 if name.endswith(("o_proj.weight", "down_proj.weight", "w_down")):

@@ -107,25 +107,35 @@ def check_model_io():
 
 
 def check_bias_balances():
-    torch.manual_seed(1)
+    """A selection bias that makes expert 0 nearly every token's choice is brought back by the
+    auxiliary-loss-free update: expert 0's load falls from ~4x the mean to about the mean
+    (measured: 3.6x before, 0.9-1.25x over the last 50 of 200 steps)."""
     m = DemoModel(TINY)
     m.init_weights(4)
+    x = torch.randint(0, TINY.vocab_size, (4, 64), generator=torch.Generator().manual_seed(2))
+    gate = m.moe_layers()[0].gate
     with torch.no_grad():
-        m.moe_layers()[0].gate.weight[0] += 0.5  # expert 0 is everybody's favourite
-    x = torch.randint(0, TINY.vocab_size, (4, 64))
+        # Scores that differ from token to token (the start's near-uniform 0.002 would make
+        # every token choose alike, and the loads swing between all and none).
+        gate.weight.copy_(torch.randn(gate.weight.shape, generator=torch.Generator().manual_seed(3)))
+        gate.e_score_correction_bias[0] = 1.0  # above any other expert's sigmoid score
 
-    def imbalance():
+    def load0():
         m(x)
         n = torch.bincount(m.moe_layers()[0].last_idx.flatten(),
                            minlength=TINY.n_routed_experts).float()
-        return float(n.max() / n.mean())
+        return float(n[0] / n.mean())
 
-    before = imbalance()
-    for _ in range(200):
+    before = load0()
+    assert before > 3.0, before  # (4 = every token's choice; measured 3.6)
+    late = []
+    for i in range(200):
         m(x)
         m.update_router_bias(0.01)
-    after = imbalance()
-    assert after < before and after < 2.0, f"bias update did not balance: {before} → {after}"
+        if i >= 150:
+            late.append(load0())
+    after = sum(late) / len(late)
+    assert after < 1.5, f"bias update did not balance: expert 0 load {before} → {after} x mean"
 
 
 def check_training_steps():

@@ -7,37 +7,37 @@ checkpoint (config.json, model.safetensors, tokenizer.json, tokenizer_config.jso
     /usr/bin/python3 train.py --out OUT_DIR [--steps N] [--seed S] [--threads T]
 
 The defaults are the bundled model's run. Everything that is random comes from the seed: the
-data of step i is drawn from numpy's Generator([seed, i]), so a run is reproducible for a given
-thread count (BLAS reductions may round differently with another count). One thread is the
-default: on a machine whose other core is busy, two OpenMP threads spin against each other
-and a step took 6× longer (measured: 26–37 s against 4.3 s).
+data of step i is drawn from numpy's Generator([seed, i]), so a run is reproducible for given
+thread counts (BLAS reductions may round differently with other counts). Threads: torch's
+own (--threads, 1 by default: on a machine whose other core is busy, two OpenMP threads
+spin against each other and a step took 6x longer, 26-37 s against 4.3 s) and OpenBLAS's
+pool (--blas-threads, 2 by default, which the bundled model's run used).
 """
 from __future__ import annotations
 
-import argparse
-import json
-import math
 import os
 import sys
-import time
-from pathlib import Path
-
-import numpy as np
 
 
 def _blas_threads() -> None:
-    """OpenBLAS's own thread pool follows --threads (it must be set before torch loads it):
-    left at its default it ran two spinning threads beside torch's one, and a step took 2.5×
-    longer on a busy 2-core machine."""
-    n = "1"
-    if "--threads" in sys.argv[:-1]:
-        n = sys.argv[sys.argv.index("--threads") + 1]
+    """OpenBLAS sizes its thread pool when it is loaded, which is when numpy is first imported:
+    so --blas-threads is read here, before any import that loads it."""
+    n = "2"
+    if "--blas-threads" in sys.argv[:-1]:
+        n = sys.argv[sys.argv.index("--blas-threads") + 1]
     os.environ["OPENBLAS_NUM_THREADS"] = n
 
 
 _blas_threads()
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import data  # noqa: E402
@@ -228,7 +228,9 @@ def main() -> int:
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="torch's threads")
+    ap.add_argument("--blas-threads", type=int, default=2,
+                    help="OpenBLAS's pool (read before numpy loads it)")
     ap.add_argument("--vocab", type=int, default=4096)
     ap.add_argument("--text-share", type=float, default=0.35)
     ap.add_argument("--bias-rate", type=float, default=5e-3)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 F64 = torch.float64
 
@@ -278,11 +279,19 @@ class Model:
 
 def project_patches(w, image, cfg):
     """es-patch: rows [grid², E] of W v + b + pos for an [S, S, 3] uint8 image (pixels of a
-    patch in the order row, column, channel)."""
+    patch in the order row, column, channel). With a stem (conv_channels/conv_strides), v is
+    a patch of the last feature map of 3x3 convolutions (padding 1, GELU after each)."""
     s, p = cfg["image_size"], cfg["patch_size"]
     g = s // p
     img = torch.tensor(image, dtype=F64) / 127.5 - 1.0
-    patches = img.view(g, p, g, p, 3).permute(0, 2, 1, 3, 4).reshape(g * g, 3 * p * p)
+    for i, stride in enumerate(cfg.get("conv_strides", [])):
+        x = img.permute(2, 0, 1)[None]
+        x = F.conv2d(x, w[f"vision_projector.conv.{i}.weight"], w[f"vision_projector.conv.{i}.bias"],
+                     stride=stride, padding=1)
+        img = F.gelu(x)[0].permute(1, 2, 0)
+        p //= stride
+    c = img.shape[-1]
+    patches = img.reshape(g, p, g, p, c).permute(0, 2, 1, 3, 4).reshape(g * g, c * p * p)
     return patches @ w["vision_projector.patch.weight"].T + w["vision_projector.patch.bias"] + \
         w["vision_projector.pos_embd"]
 

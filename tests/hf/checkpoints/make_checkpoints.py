@@ -268,7 +268,13 @@ def gqa_weights(w, c):
 def projector_weights(w, vc, e):
     p, s = vc["patch_size"], vc["image_size"]
     g = s // p
-    w.mat("vision_projector.patch.weight", e, 3 * p * p)
+    c_in = 3
+    for i, (c_out, stride) in enumerate(zip(vc.get("conv_channels", []), vc.get("conv_strides", []))):
+        w.t[f"vision_projector.conv.{i}.weight"] = torch.randn(
+            c_out, c_in, 3, 3, generator=w.g, dtype=torch.float64) / math.sqrt(9 * c_in)
+        w.vec(f"vision_projector.conv.{i}.bias", c_out, mean=0.0, std=0.1)
+        c_in, p = c_out, p // stride
+    w.mat("vision_projector.patch.weight", e, c_in * p * p)
     w.vec("vision_projector.patch.bias", e, mean=0.0, std=0.1)
     w.t["vision_projector.pos_embd"] = 0.1 * torch.randn(g * g, e, generator=w.g, dtype=torch.float64)
     w.t["vision_projector.temporal_embd"] = 0.1 * torch.randn(vc["max_frames"], e, generator=w.g,
@@ -313,6 +319,7 @@ CASES = {
                          vocab_size=320,
                          vision_config={"projector_type": "es-patch", "image_size": 16,
                                         "patch_size": 4, "video_pool": 2, "max_frames": 4,
+                                        "conv_channels": [5, 6], "conv_strides": [1, 2],
                                         "norm_eps": 1e-6, "image_begin_token_id": 296,
                                         "image_end_token_id": 297, "video_begin_token_id": 296,
                                         "video_end_token_id": 297, "media_pad_token_id": 298}),
@@ -432,8 +439,10 @@ def make_demo(out: Path):
         for p in m.parameters():
             scale = 1.0 / math.sqrt(p.shape[-1]) if p.dim() > 1 else 0.1
             p.add_(torch.randn(p.shape, generator=g) * scale)
+        # The bias from its own stream, so that the projector's size cannot move it.
+        gb = torch.Generator().manual_seed(9)
         for mo in m.moe_layers():
-            mo.gate.e_score_correction_bias.copy_(0.1 * torch.rand(c.n_routed_experts, generator=g))
+            mo.gate.e_score_correction_bias.copy_(0.1 * torch.rand(c.n_routed_experts, generator=gb))
     m.save_hf(path)
     n_tokens = write_tokenizer(path, add_bos=False)
     back = demo.DemoModel.load_hf(path)  # what the checkpoint holds, through its own loader
