@@ -42,8 +42,9 @@ class PatchProjector final : public Projector {
   std::vector<float> tensor(const char* name, int64_t ne0, int64_t ne1, bool required = true) const;
   /// Patch embeddings (+ position) of `image` into rows [grid²][n_embd].
   void patches(const RgbImage& image, std::vector<float>& rows) const;
-  /// The stem's feature map of `image`: [side][side][channels], channels innermost.
-  std::vector<float> features(const RgbImage& image, uint32_t& side, uint32_t& channels) const;
+  /// The stem's feature map of `image`: [map_side_][map_side_][channels_], channels
+  /// innermost (the image's values themselves without a stem).
+  std::vector<float> features(const RgbImage& image) const;
 
   /// One 3 × 3 convolution of the stem (padding 1, GELU after).
   struct Conv {
@@ -61,6 +62,7 @@ class PatchProjector final : public Projector {
   std::vector<Conv> stem_;
   uint32_t cell_ = 0;      ///< Side of a patch in cells of the last feature map.
   uint32_t channels_ = 3;  ///< Channels of the map the patch projection reads.
+  uint32_t map_side_ = 0;  ///< Side of that map: image_size_ / the stem's strides.
 };
 
 uint32_t PatchProjector::u32(const char* key, bool required) const {
@@ -133,9 +135,10 @@ PatchProjector::PatchProjector(gguf::File file, const Model& model) : file_(std:
   tokens_.pad = token("media_pad_token");
   // The optional stem: conv.0, conv.1, ... while they exist.
   uint32_t scale = 1;
-  for (uint32_t i = 0; file_.find_tensor("conv." + std::to_string(i) + ".weight"); ++i) {
+  for (uint32_t i = 0;; ++i) {
     const std::string name = "conv." + std::to_string(i);
     const gguf::TensorInfo* t = file_.find_tensor(name + ".weight");
+    if (t == nullptr) break;
     if (i >= 16) fail("more than 16 convolutions in the stem");
     Conv c;
     c.in = channels_;
@@ -145,8 +148,8 @@ PatchProjector::PatchProjector(gguf::File file, const Model& model) : file_(std:
            " (3 × 3 × input channels) × output channels");
     }
     c.out = static_cast<uint32_t>(t->ne[1]);
-    c.stride = u32(("conv." + std::to_string(i) + ".stride").c_str());
-    if (c.stride < 1 || c.stride > 4) fail("conv." + std::to_string(i) + ".stride is not 1 to 4");
+    c.stride = u32((name + ".stride").c_str());
+    if (c.stride < 1 || c.stride > 4) fail(name + ".stride is not 1 to 4");
     c.w = tensor((name + ".weight").c_str(), int64_t{9} * c.in, c.out);
     c.b = tensor((name + ".bias").c_str(), c.out, 1);
     scale *= c.stride;
@@ -158,6 +161,7 @@ PatchProjector::PatchProjector(gguf::File file, const Model& model) : file_(std:
     stem_.push_back(std::move(c));
   }
   cell_ = patch_size_ / scale;
+  map_side_ = image_size_ / scale;
   const int64_t in = int64_t{channels_} * cell_ * cell_;
   w_ = tensor("patch.weight", in, n_embd_);
   b_ = tensor("patch.bias", n_embd_, 1);
@@ -175,9 +179,8 @@ void PatchProjector::patches(const RgbImage& image, std::vector<float>& rows) co
     throw Error(ErrorKind::usage, "projector: the image must be " + std::to_string(image_size_) +
                                       " × " + std::to_string(image_size_) + " RGB");
   }
-  uint32_t side = 0, C = 0;
-  const std::vector<float> map = features(image, side, C);
-  const uint32_t P = cell_, E = n_embd_;
+  const std::vector<float> map = features(image);
+  const uint32_t P = cell_, E = n_embd_, C = channels_, side = map_side_;
   const size_t in = size_t{C} * P * P;
   rows.assign(size_t{grid_} * grid_ * E, 0.0f);
   std::vector<float> v(in);
@@ -199,10 +202,8 @@ void PatchProjector::patches(const RgbImage& image, std::vector<float>& rows) co
   }
 }
 
-std::vector<float> PatchProjector::features(const RgbImage& image, uint32_t& side,
-                                            uint32_t& channels) const {
-  side = image_size_;
-  channels = 3;
+std::vector<float> PatchProjector::features(const RgbImage& image) const {
+  uint32_t side = image_size_;
   std::vector<float> map(image.rgb.size());
   for (size_t i = 0; i < map.size(); ++i) map[i] = image.rgb[i] / 127.5f - 1.0f;
   std::vector<float> next;
@@ -231,7 +232,6 @@ std::vector<float> PatchProjector::features(const RgbImage& image, uint32_t& sid
     }
     map.swap(next);
     side = n;
-    channels = c.out;
   }
   return map;
 }
