@@ -518,19 +518,23 @@ def _clip_path(rng: np.random.Generator, action: str, shape: str, n: int,
 
 
 def render_clip(rng: np.random.Generator, n_frames: int | None = None,
-                size: int = IMAGE_SIZE, supersample: int = 4) -> tuple[np.ndarray, dict]:
+                size: int = IMAGE_SIZE, supersample: int = 4,
+                action_p: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
     """A clip of one shape doing one thing over n_frames frames (4..8 when None), sometimes with
     a second, static shape. Returns (uint8 [F, size, size, 3], event) with event = {"shape",
     "colour", "colour_to" (the colour at the end; differs only for "changes colour"), "size"
     ("small"|"large", at the start), "action" (one of ACTIONS), "frames", "change_frame" (first
     frame in colour_to, or None), "x", "y", "x_end", "y_end" (centre, 0..1), "px", "px_end"
     (diameter), "angle", "angle_end" (degrees), "others" (the static shapes, as in a scene),
-    "background"}."""
+    "background"}. action_p: the probability of each of ACTIONS (default: all alike)."""
     if n_frames is None:
         n_frames = int(rng.integers(4, 9))
     if n_frames < 2:
         raise ValueError(f"render_clip: n_frames must be >= 2, got {n_frames}")
-    action = ACTIONS[int(rng.integers(len(ACTIONS)))]
+    if action_p is None:
+        action = ACTIONS[int(rng.integers(len(ACTIONS)))]
+    else:
+        action = ACTIONS[int(rng.choice(len(ACTIONS), p=action_p))]
     shapes = [s for s in SHAPES if s != "circle"] if action == "spins" else SHAPES
     shape = shapes[int(rng.integers(len(shapes)))]
     names = list(COLOURS)
@@ -597,6 +601,30 @@ def render_clip(rng: np.random.Generator, n_frames: int | None = None,
 
 _MOVE_WORDS = {"moves left": "to the left", "moves right": "to the right", "moves up": "up",
                "moves down": "down"}
+
+
+def action_weights(spec: str) -> np.ndarray | None:
+    """"spins=3,changes colour=2" → the probabilities of ACTIONS (unnamed ones weigh 1);
+    "" → None (all alike)."""
+    if not spec:
+        return None
+    w = dict.fromkeys(ACTIONS, 1.0)
+    for part in spec.split(","):
+        name, eq, value = part.partition("=")
+        name = name.strip()
+        if name not in w or not eq:
+            raise ValueError(f"action weights: {part!r} is not ACTION=WEIGHT with ACTION one of "
+                             f"{', '.join(ACTIONS)}")
+        try:
+            w[name] = float(value)
+        except ValueError:
+            raise ValueError(f"action weights: {value!r} (for {name!r}) is not a number") from None
+        if not w[name] >= 0:
+            raise ValueError(f"action weights: the weight of {name!r} must be >= 0")
+    p = np.array([w[a] for a in ACTIONS])
+    if p.sum() <= 0:
+        raise ValueError("action weights: every weight is 0")
+    return p / p.sum()
 
 
 def clip_caption(event: dict) -> str:

@@ -7,7 +7,8 @@
 - routing: per MoE layer the Jensen-Shannon divergence (bits) between the expert-load
   distributions of image, video and text tokens, and the tokens each of a few experts takes most;
 - with --gguf and --cli: the engine's logits on the converted GGUF against this PyTorch model
-  with the weights as the GGUF stores them (Q8_0 round trip), NMSE per sample.
+  with the weights as the GGUF stores them (--type: the converter's F16 or Q8_0 round trip),
+  NMSE per sample.
 
     /usr/bin/python3 evaluate.py HF_DIR [--n 200] [--gguf demo.gguf --cli expertscope-cli]
 """
@@ -226,25 +227,31 @@ def routing_stats(model, tok, n_media: int = 100, n_text_tokens: int = 8192):
     return out
 
 
-def exported(model: DemoModel) -> DemoModel:
-    """A copy with the weights as a Q8_0 GGUF keeps them: every matrix except the router and
-    the projector rounded through Q8_0."""
+EXPORT_TYPES = ("F16", "Q8_0")
+
+
+def exported(model: DemoModel, weight_type: str) -> DemoModel:
+    """A copy with the weights as a GGUF written by `convert --type weight_type` keeps them:
+    every matrix except the router and the projector (kept in float32) rounded through
+    weight_type."""
+    if weight_type not in EXPORT_TYPES:
+        raise ValueError(f"exported: weight type {weight_type!r} is not one of {EXPORT_TYPES}")
     m = DemoModel(model.c)
     m.load_state_dict(model.state_dict())
     with torch.no_grad():
         for name, p in m.named_parameters():
             if p.dim() < 2 or name.startswith("vision.") or name.endswith("gate.weight"):
                 continue
-            p.copy_(q8_0_roundtrip(p))
+            p.copy_(q8_0_roundtrip(p) if weight_type == "Q8_0" else p.half().float())
     return m
 
 
 @torch.no_grad()
-def engine_parity(model, tok, gguf: Path, cli: Path, backend: str = "cpu"):
+def engine_parity(model, tok, gguf: Path, cli: Path, weight_type: str, backend: str = "cpu"):
     samples = ["In the beginning God created the heaven and the earth.",
                "And it came to pass, when the king heard these words,",
                "<|user|>Continue: Blessed are the meek<|end|><|assistant|>"]
-    q8 = exported(model)
+    ex = exported(model, weight_type)
     out = []
     with tempfile.TemporaryDirectory() as d:
         for s in samples:
@@ -255,11 +262,12 @@ def engine_parity(model, tok, gguf: Path, cli: Path, backend: str = "cpu"):
                            capture_output=True)
             eng = np.fromfile(f, dtype=np.float32).reshape(len(ids), -1).astype(np.float64)
             x = torch.tensor([ids])
-            ref = q8(x)[0].double().numpy()
+            ref = ex(x)[0].double().numpy()
             f32 = model(x)[0].double().numpy()
             out.append({
                 "backend": backend, "text": s, "tokens": len(ids),
-                "nmse_vs_q8_reference": float(((eng - ref)**2).sum() / (ref**2).sum()),
+                "weights": weight_type,
+                "nmse_vs_exported_reference": float(((eng - ref)**2).sum() / (ref**2).sum()),
                 "nmse_vs_f32_model": float(((eng - f32)**2).sum() / (f32**2).sum()),
                 "same_argmax": bool((eng.argmax(-1) == ref.argmax(-1)).all()),
             })
@@ -267,11 +275,13 @@ def engine_parity(model, tok, gguf: Path, cli: Path, backend: str = "cpu"):
 
 
 @torch.no_grad()
-def engine_media(model, tok, gguf: Path, cli: Path, n_images: int = 12, n_clips: int = 8):
+def engine_media(model, tok, gguf: Path, cli: Path, weight_type: str, n_images: int = 12,
+                 n_clips: int = 8):
     """Pictures (PNG, 4× upscaled: the engine's area filter gives back the exact pixels) and
     clips (H.264 MP4 at 1 fps, as a user would drop them) through `expertscope-cli generate`:
-    the engine's greedy answer against this model's (Q8_0 weights) and against the truth."""
-    q8 = exported(model)
+    the engine's greedy answer against this model's (with the GGUF's weights) and against the
+    truth."""
+    ex = exported(model, weight_type)
     rng = np.random.default_rng(EVAL_SEED + 3)
     out = {"images": [], "clips": []}
     with tempfile.TemporaryDirectory() as d:
@@ -292,8 +302,8 @@ def engine_media(model, tok, gguf: Path, cli: Path, n_images: int = 12, n_clips:
                                check=True, capture_output=True, text=True)
             engine = r.stdout.strip()
             ids, at = media_prompt(tok, model.c, kind, n_frames, q)
-            ref = tok.decode(greedy(q8, torch.tensor([ids]),
-                                    media_rows_for(q8, kind, frames, at))[0]).strip()
+            ref = tok.decode(greedy(ex, torch.tensor([ids]),
+                                    media_rows_for(ex, kind, frames, at))[0]).strip()
             if kind == "image":
                 out["images"].append({"engine": engine, "pytorch": ref, "same": engine == ref,
                                       "engine_right": data.caption_correct(engine, truth)})
@@ -308,14 +318,14 @@ def engine_media(model, tok, gguf: Path, cli: Path, n_images: int = 12, n_clips:
 
 
 @torch.no_grad()
-def write_reference(model, tok, out: Path) -> None:
+def write_reference(model, tok, out: Path, weight_type: str) -> None:
     """Reference logits for the engine's test (tests/engine/test_demo_model.cpp): this model
-    with the weights as the Q8_0 GGUF keeps them, on a verse and on a chat turn about the
-    sample picture (samples/scene.png), as raw float32 [n_tokens][n_vocab]."""
-    q8 = exported(model)
+    with the weights as the GGUF keeps them (weight_type), on a verse and on a chat turn about
+    the sample picture (samples/scene.png), as raw float32 [n_tokens][n_vocab]."""
+    ex = exported(model, weight_type)
     out.mkdir(parents=True, exist_ok=True)
     ids = tok.encode("In the beginning God created the heaven and the earth.")
-    q8(torch.tensor([ids]))[0].numpy().astype("<f4").tofile(out / "verse.f32")
+    ex(torch.tensor([ids]))[0].numpy().astype("<f4").tofile(out / "verse.f32")
     (out / "verse.tokens").write_text(",".join(map(str, ids)) + "\n")
     print(f"reference logits for {len(ids)} tokens written to {out}", flush=True)
 
@@ -329,6 +339,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--write-reference", type=Path)
+    ap.add_argument("--type", choices=EXPORT_TYPES, default="F16",
+                    help="the GGUF's weight type (convert --type), for the engine comparisons "
+                         "and --write-reference")
     ap.add_argument("--skip", default="",
                     help="comma list of: ppl,caption,video,routing,media")
     a = ap.parse_args()
@@ -337,7 +350,7 @@ def main() -> int:
     tok = tk.Tokenizer.load(a.hf)
     skip = set(a.skip.split(","))
     if a.write_reference:
-        write_reference(model, tok, a.write_reference)
+        write_reference(model, tok, a.write_reference, a.type)
         return 0
     res: dict = {}
     if "ppl" not in skip:
@@ -355,11 +368,11 @@ def main() -> int:
         res["routing"] = routing_stats(model, tok)
         print(json.dumps(res["routing"]["layers"]), flush=True)
     if a.gguf and a.cli:
-        res["engine_parity"] = engine_parity(model, tok, a.gguf, a.cli) + \
-            engine_parity(model, tok, a.gguf, a.cli, "vulkan")
+        res["engine_parity"] = engine_parity(model, tok, a.gguf, a.cli, a.type) + \
+            engine_parity(model, tok, a.gguf, a.cli, a.type, "vulkan")
         print(json.dumps(res["engine_parity"]), flush=True)
     if a.gguf and a.cli and "media" not in skip:
-        res["engine_media"] = engine_media(model, tok, a.gguf, a.cli)
+        res["engine_media"] = engine_media(model, tok, a.gguf, a.cli, a.type)
         print(json.dumps({k: v for k, v in res["engine_media"].items() if "_" in k}), flush=True)
     if a.out:
         a.out.write_text(json.dumps(res, indent=1))

@@ -383,6 +383,30 @@ def test_clip_turns_and_correct():
     assert len(qs) >= 5, qs
 
 
+def test_action_weights():
+    p = data.action_weights("spins=3, changes colour=0")
+    assert p is not None and abs(p.sum() - 1) < 1e-12
+    assert p[data.ACTIONS.index("spins")] == 3 / 10
+    assert p[data.ACTIONS.index("changes colour")] == 0
+    assert data.action_weights("") is None
+    counts = {a: 0 for a in data.ACTIONS}
+    r = rng(5)
+    for _ in range(400):
+        counts[data.render_clip(r, n_frames=2, size=16, supersample=1, action_p=p)[1]["action"]] += 1
+    assert counts["changes colour"] == 0 and counts["spins"] > 2 * counts["grows"], counts
+    # The default draw is the one every earlier run made (a weighted draw uses another call).
+    assert data.render_clip(rng(9))[1] == data.render_clip(rng(9), action_p=None)[1]
+    for bad in ("spin=2", "spins", "spins=-1", "spins=x", "spins=0,grows=0,shrinks=0,"
+                "moves left=0,moves right=0,moves up=0,moves down=0,changes colour=0,"
+                "stays still=0"):
+        try:
+            data.action_weights(bad)
+        except ValueError as e:
+            assert "action weights" in str(e), e
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
+
+
 def test_kjv():
     verses = data.kjv_verses()
     assert len(verses) == 31102

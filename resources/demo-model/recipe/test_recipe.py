@@ -5,7 +5,8 @@
   `expertscope-cli convert-tokenizer` + `tokenize`, when ES_CLI names the CLI) gives the same
   ids as the recipe's encoder on held-out KJV text and chat turns;
 - the model: a Hugging Face save and load gives bit-identical logits, the router bias moves
-  load toward balance, the Q8_0 round trip keeps weights within half a step;
+  load toward balance, the Q8_0 round trip keeps weights within half a step, a clip frame
+  read unpooled is a picture plus its temporal embedding;
 - a few training steps on generated data lower the loss.
 
     /usr/bin/python3 test_recipe.py        (exit 1 naming each failed check)
@@ -138,6 +139,27 @@ def check_bias_balances():
     assert after < 1.5, f"bias update did not balance: expert 0 load {before} → {after} x mean"
 
 
+def check_video_pool():
+    """A clip frame read at --video-pool 1 is a picture plus its frame's temporal embedding
+    (the recipe's last phase reads clips that way), and the setting survives a save and load."""
+    torch.manual_seed(4)
+    m = DemoModel(DemoConfig(**{**TINY.__dict__, "video_pool": 1}))
+    m.init_weights(5)
+    pixels = torch.from_numpy(np.random.default_rng(6).integers(0, 256, (3, 16, 16, 3),
+                                                                dtype=np.uint8))
+    with torch.no_grad():
+        assert m.c.frame_tokens == m.c.image_tokens
+        m.vision.temporal_embd.zero_()
+        assert torch.equal(m.vision.frames(pixels, torch.zeros(3, dtype=torch.long)),
+                           m.vision.images(pixels)), "an untimed frame differs from a picture"
+        m.vision.temporal_embd.normal_()
+        assert not torch.equal(m.vision.frames(pixels, torch.tensor([0, 1, 2])),
+                               m.vision.images(pixels)), "the frame index changes nothing"
+    with tempfile.TemporaryDirectory() as d:
+        m.save_hf(Path(d))
+        assert DemoModel.load_hf(Path(d)).c.video_pool == 1, "video_pool not saved"
+
+
 def check_training_steps():
     tok, train_v, _ = small_tokenizer()
     text = np.array(tok.encode(" ".join(t for _, _, _, t in train_v[:3000])), dtype=np.int32)
@@ -171,7 +193,8 @@ def check_training_steps():
 
 def main() -> int:
     failed = 0
-    for check in (check_tokenizer, check_model_io, check_bias_balances, check_training_steps):
+    for check in (check_tokenizer, check_model_io, check_bias_balances, check_video_pool,
+                  check_training_steps):
         try:
             check()
             print(f"PASS {check.__name__}")

@@ -65,13 +65,13 @@ class Example:
 
 
 def media_example(tok: tk.Tokenizer, c: DemoConfig, rng: np.random.Generator,
-                  kind: str) -> Example:
+                  kind: str, action_p: np.ndarray | None = None) -> Example:
     ex = Example(kind)
     if kind == "image":
         pixels, scene = data.render_scene(rng)
         turns = data.scene_turns(rng, scene)
     else:
-        pixels, event = data.render_clip(rng)
+        pixels, event = data.render_clip(rng, action_p=action_p)
         turns = data.clip_turns(rng, event)
     for i, (q, a) in enumerate(turns):
         ex.special(tk.USER)
@@ -119,8 +119,10 @@ class Batches:
 
     def __init__(self, tok: tk.Tokenizer, c: DemoConfig, train_text: np.ndarray,
                  train_verses: list[str], seq_len: int, seed: int, text_share: float,
-                 image_share: float = 0.55, video_share: float = 0.30):
+                 image_share: float = 0.55, video_share: float = 0.30,
+                 action_p: np.ndarray | None = None):
         self.tok, self.c, self.text, self.verses = tok, c, train_text, train_verses
+        self.action_p = action_p
         self.seq_len, self.seed, self.text_share = seq_len, seed, text_share
         self.image_share, self.video_share = image_share, video_share
 
@@ -137,7 +139,7 @@ class Batches:
             kind = "image" if r < self.image_share else \
                 "video" if r < self.image_share + self.video_share else "continue"
             ex = continue_example(self.tok, self.verses, rng) if kind == "continue" else \
-                media_example(self.tok, self.c, rng, kind)
+                media_example(self.tok, self.c, rng, kind, self.action_p)
             if len(ids) + len(ex.ids) > L:
                 if not ids:
                     continue
@@ -238,6 +240,11 @@ def main() -> int:
                     help="of the chat examples: pictures (the rest: clips, then verses)")
     ap.add_argument("--video-share", type=float, default=0.30)
     ap.add_argument("--warmup", type=int, default=None)
+    ap.add_argument("--action-weights", default="",
+                    help='how often each clip action is drawn, e.g. "spins=3" (others 1)')
+    ap.add_argument("--video-pool", type=int, default=None,
+                    help="rows per clip frame: the frame's patches averaged k x k (default: the "
+                         "model's, 2 for a new one); may differ from --init-from's")
     ap.add_argument("--init-from", type=Path, default=None,
                     help="start from this checkpoint (its tokenizer, weights and router bias)")
     ap.add_argument("--log-every", type=int, default=20)
@@ -265,7 +272,12 @@ def main() -> int:
         model = DemoModel.load_hf(a.init_from)
         c = model.c
         print(f"starting from {a.init_from}", flush=True)
-    else:
+    if a.video_pool is not None:
+        if a.video_pool < 1 or c.grid % a.video_pool:
+            sys.exit(f"train.py: --video-pool {a.video_pool} does not divide the "
+                     f"{c.grid}-patch grid")
+        c.video_pool = a.video_pool
+    if not a.init_from:
         model = DemoModel(c)
         model.init_weights(a.seed)
     print("parameters:", json.dumps(parameters_count(model)), flush=True)
@@ -274,7 +286,7 @@ def main() -> int:
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                              {"params": rest, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95))
     batches = Batches(tok, c, text, verses, a.seq, a.seed, a.text_share, a.image_share,
-                      a.video_share)
+                      a.video_share, data.action_weights(a.action_weights))
     warm = a.warmup if a.warmup is not None else max(1, min(100, a.steps // 10))
     log = open(a.out / "train_log.jsonl", "a")
     t_start = time.time()
