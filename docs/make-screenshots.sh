@@ -29,7 +29,7 @@ shot workbench-load --model "$demo" --prompt "Describe the picture." \
   --attach "$samples/scene.png" --inspector load
 shot workbench-path --model "$demo" --prompt "Continue: And God said" --inspector path
 shot workbench-engine --model "$demo" --prompt "Continue: And God said" --inspector engine
-# A clip (▶ positions, 9 a frame): what happens in it.
+# A clip (▶ positions, 36 a frame): what happens in it.
 shot workbench-media --model "$demo" --prompt "What happens?" --attach "$samples/clip.mp4" \
   --inspector tokens
 # A log too long for the chat context, not sent: the composer offers "Truncate to fit"
