@@ -295,14 +295,16 @@ class MoE(nn.Module):
         counts = torch.bincount(e_flat, minlength=E).tolist()
         tok = order // k
         xs = flat[tok]  # each token once per chosen expert, grouped by expert
-        ys, at = [], 0
-        for e, n in enumerate(counts):
-            if n == 0:
+        # split, not xs[a:b]: the backward of one split concatenates the groups' gradients
+        # once, where a slice per expert would each add a zero-filled gradient the size of xs
+        # (28 % of a training step, measured); unbind likewise for the stacked weights.
+        wg, wu, wd = self.w_gate.unbind(0), self.w_up.unbind(0), self.w_down.unbind(0)
+        ys = []
+        for e, x_e in enumerate(xs.split(counts)):
+            if x_e.shape[0] == 0:
                 continue
-            x_e = xs[at:at + n]
-            h = F.silu(x_e @ self.w_gate[e].t()) * (x_e @ self.w_up[e].t())
-            ys.append(h @ self.w_down[e].t())
-            at += n
+            h = F.silu(x_e @ wg[e].t()) * (x_e @ wu[e].t())
+            ys.append(h @ wd[e].t())
         y = torch.cat(ys) * w.flatten()[order][:, None]
         out = self.shared_experts(flat).index_add(0, tok, y)
         return out.view(B, T, d)
