@@ -76,6 +76,7 @@ CAPTION_QUESTIONS = ("Describe the picture.", "What do you see?", "Describe the 
 CLIP_QUESTIONS = ("What happens?", "Describe the video.", "What happens in the video?",
                   "What is going on in the video?")
 
+CLIP_FRAMES = (4, 8)  # the fewest and most frames of a generated clip
 ACTIONS = ("moves left", "moves right", "moves up", "moves down", "grows", "shrinks",
            "changes colour", "spins", "stays still")
 
@@ -528,7 +529,7 @@ def render_clip(rng: np.random.Generator, n_frames: int | None = None,
     (diameter), "angle", "angle_end" (degrees), "others" (the static shapes, as in a scene),
     "background"}. action_p: the probability of each of ACTIONS (default: all alike)."""
     if n_frames is None:
-        n_frames = int(rng.integers(4, 9))
+        n_frames = int(rng.integers(CLIP_FRAMES[0], CLIP_FRAMES[1] + 1))
     if n_frames < 2:
         raise ValueError(f"render_clip: n_frames must be >= 2, got {n_frames}")
     if action_p is None:

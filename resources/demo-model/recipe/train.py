@@ -277,6 +277,13 @@ def main() -> int:
             sys.exit(f"train.py: --video-pool {a.video_pool} does not divide the "
                      f"{c.grid}-patch grid")
         c.video_pool = a.video_pool
+    # A chat example that cannot fit a sequence is drawn again, so a clip longer than the
+    # sequence would silently never be trained on.
+    longest = data.CLIP_FRAMES[1] * c.frame_tokens + 2
+    if a.video_share > 0 and longest >= a.seq:
+        sys.exit(f"train.py: --seq {a.seq} cannot hold a {data.CLIP_FRAMES[1]}-frame clip "
+                 f"({longest} positions at {c.frame_tokens} rows a frame) and its turns; "
+                 f"use --seq {longest + 40} or more")
     if not a.init_from:
         model = DemoModel(c)
         model.init_weights(a.seed)
