@@ -116,26 +116,28 @@ class TestDemoModel : public QObject {
     QVERIFY2(cpu >= 0 && cpu <= 1e-10, std::to_string(cpu).c_str());
   }
 
+  /// The greedy answer of `generate -m demo` (CPU) to `question` about samples/`file`,
+  /// attached with `flag` (--image or --video); empty after a failed run.
+  static QByteArray answer(const char* question, const char* flag, const char* file) {
+    const es::test::CliRun r = es::test::run_cli(
+        {"generate", "-m", "demo", "--backend", "cpu", "--chat", question, flag,
+         QString::fromStdString(kDir + "/samples/" + file), "--temp", "0", "-n", "40"});
+    if (r.exit_code != 0) qWarning("generate failed: %s", r.err.constData());
+    return r.exit_code == 0 ? r.out : QByteArray();
+  }
+
   // Greedy: the colours and places of the sample picture's two shapes (samples.json: "A
   // small yellow triangle on the left and a small black cross at the bottom left.").
   void it_answers_about_the_sample_picture() {
-    const es::test::CliRun r = es::test::run_cli(
-        {"generate", "-m", "demo", "--backend", "cpu", "--chat", "Describe the picture.", "--image",
-         QString::fromStdString(kDir + "/samples/scene.png"), "--temp", "0", "-n", "40"});
-    QVERIFY2(r.exit_code == 0, r.err.constData());
-    QVERIFY2(r.out.contains("yellow") && r.out.contains("black") && r.out.contains("left"),
-             r.out.constData());
+    const QByteArray a = answer("Describe the picture.", "--image", "scene.png");
+    QVERIFY2(a.contains("yellow") && a.contains("black") && a.contains("left"), a.constData());
   }
 
   // Greedy, from the MP4 as a user would drop it (six frames, H.264): samples.json says "A
   // purple square moves down."
   void it_answers_about_the_sample_clip() {
-    const es::test::CliRun r = es::test::run_cli(
-        {"generate", "-m", "demo", "--backend", "cpu", "--chat", "What happens?", "--video",
-         QString::fromStdString(kDir + "/samples/clip.mp4"), "--temp", "0", "-n", "40"});
-    QVERIFY2(r.exit_code == 0, r.err.constData());
-    QVERIFY2(r.out.contains("purple") && r.out.contains("square") && r.out.contains("down"),
-             r.out.constData());
+    const QByteArray a = answer("What happens?", "--video", "clip.mp4");
+    QVERIFY2(a.contains("purple") && a.contains("square") && a.contains("down"), a.constData());
   }
 };
 

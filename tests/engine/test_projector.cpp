@@ -115,6 +115,10 @@ class TestProjector : public QObject {
                           << "not a projector this version knows";
     QTest::newRow("grid") << "grid"
                           << "not a multiple of patch_size";
+    QTest::newRow("stem weight shape") << "stem-shape"
+                                       << "tensor conv.0.weight has shape 18 × 4, expected 9 × 3";
+    QTest::newRow("stem stride") << "stem-stride"
+                                 << "conv.0.stride is not 1 to 4";
   }
 
   void a_bad_projector_is_refused_by_name() {
@@ -125,7 +129,15 @@ class TestProjector : public QObject {
     if (what == "width") ps.n_embd = 32;
     if (what == "token") ps.pad = 100000;
     if (what == "grid") ps.image_size = 18;
+    if (what.startsWith("stem")) {
+      ps.conv_channels = {4};
+      ps.conv_strides = {what == "stem-stride" ? 5u : 1u};
+    }
     test::TinyModel m = test::build_tiny_projector(ps);
+    if (what == "stem-shape") {  // 2 input channels' worth of weights where RGB has 3
+      std::erase_if(m.tensors, [](auto& t) { return t.name == "conv.0.weight"; });
+      m.add_random_tensor("conv.0.weight", {18, 4}, ps.seed);
+    }
     if (what == "tensor")
       std::erase_if(m.tensors, [](auto& t) { return t.name == "pos_embd.weight"; });
     if (what == "arch") m.set("general.architecture", gguf::Value(std::string("clip")));

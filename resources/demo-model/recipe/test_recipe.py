@@ -158,6 +158,14 @@ def check_video_pool():
     with tempfile.TemporaryDirectory() as d:
         m.save_hf(Path(d))
         assert DemoModel.load_hf(Path(d)).c.video_pool == 1, "video_pool not saved"
+    # train.py's checks of the clip settings (the demo model's 48-pixel, 6-patch grid)
+    c = DemoConfig(video_pool=1)
+    assert train.clip_settings_problem(c, 336, 0.5) is None
+    assert "cannot hold a 8-frame clip (290 positions" in train.clip_settings_problem(c, 256, 0.5)
+    assert train.clip_settings_problem(c, 256, 0.0) is None  # no clips, nothing to hold
+    assert train.clip_settings_problem(DemoConfig(video_pool=2), 256, 0.5) is None
+    assert "does not divide the 6-patch grid" in \
+        train.clip_settings_problem(DemoConfig(video_pool=4), 336, 0.5)
 
 
 def check_training_steps():

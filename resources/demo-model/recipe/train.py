@@ -191,6 +191,20 @@ def loss_of(model: DemoModel, ids, live, images, videos):
     return F.cross_entropy(logits[mask], y[mask])
 
 
+def clip_settings_problem(c: DemoConfig, seq: int, video_share: float) -> str | None:
+    """What is wrong with reading clips at c.video_pool in sequences of seq positions, or None.
+    A chat example that cannot fit a sequence is drawn again, so a clip longer than the
+    sequence would silently never be trained on."""
+    if c.video_pool < 1 or c.grid % c.video_pool:
+        return f"--video-pool {c.video_pool} does not divide the {c.grid}-patch grid"
+    longest = data.CLIP_FRAMES[1] * c.frame_tokens + 2
+    if video_share > 0 and longest >= seq:
+        return (f"--seq {seq} cannot hold a {data.CLIP_FRAMES[1]}-frame clip ({longest} "
+                f"positions at {c.frame_tokens} rows a frame) and its turns; use --seq "
+                f"{longest + 40} or more")
+    return None
+
+
 # -- data preparation ----------------------------------------------------------------------
 def prepare(vocab_size: int, seed: int):
     verses = data.kjv_verses()
@@ -273,17 +287,9 @@ def main() -> int:
         c = model.c
         print(f"starting from {a.init_from}", flush=True)
     if a.video_pool is not None:
-        if a.video_pool < 1 or c.grid % a.video_pool:
-            sys.exit(f"train.py: --video-pool {a.video_pool} does not divide the "
-                     f"{c.grid}-patch grid")
         c.video_pool = a.video_pool
-    # A chat example that cannot fit a sequence is drawn again, so a clip longer than the
-    # sequence would silently never be trained on.
-    longest = data.CLIP_FRAMES[1] * c.frame_tokens + 2
-    if a.video_share > 0 and longest >= a.seq:
-        sys.exit(f"train.py: --seq {a.seq} cannot hold a {data.CLIP_FRAMES[1]}-frame clip "
-                 f"({longest} positions at {c.frame_tokens} rows a frame) and its turns; "
-                 f"use --seq {longest + 40} or more")
+    if (problem := clip_settings_problem(c, a.seq, a.video_share)):
+        sys.exit(f"train.py: {problem}")
     if not a.init_from:
         model = DemoModel(c)
         model.init_weights(a.seed)
