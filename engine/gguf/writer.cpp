@@ -128,7 +128,8 @@ void Writer::add_tensor_streamed(std::string name, TensorType type, std::vector<
 void Writer::add_tensor_f32(std::string name, std::vector<int64_t> shape,
                             std::span<const float> data) {
   std::vector<uint8_t> bytes(data.size_bytes());
-  std::memcpy(bytes.data(), data.data(), bytes.size());
+  // An empty tensor (a dimension of 0) may come with null pointers, which memcpy must not get.
+  if (!bytes.empty()) std::memcpy(bytes.data(), data.data(), bytes.size());
   add_tensor(std::move(name), TensorType::F32, std::move(shape), std::move(bytes));
 }
 
