@@ -34,7 +34,10 @@ void main() {
   const uint ia = p.off_a + r * p.stride_a + c;
   const uint ib = p.off_b + r * p.stride_b + c;
 #if defined(OP_ADD)
-  a[ia] += p.s * b[ib];
+  // precise: no fused multiply-add, the CPU's rounding exactly (NVIDIA's compiler fuses
+  // a[ia] + p.s * b[ib] otherwise; lavapipe does not).
+  precise float sum = a[ia] + p.s * b[ib];
+  a[ia] = sum;
 #elif defined(OP_COPY)
   a[ia] = b[ib];
 #elif defined(OP_SCALE)
