@@ -173,8 +173,6 @@ def check_training_steps():
     text = np.array(tok.encode(" ".join(t for _, _, _, t in train_v[:3000])), dtype=np.int32)
     c = TINY
     c.vocab_size = len(tok)
-    m = DemoModel(c)
-    m.init_weights(7)
     b = train.Batches(tok, c, text, [t for _, _, _, t in train_v[:3000]], 96, 11, 0.4)
     b.render = None
     # the data generator at the model's picture size
@@ -185,18 +183,24 @@ def check_training_steps():
     try:
         batch = b.batch(0, 6)
         assert batch[2] or batch[3], "no picture or clip in the batch"
-        opt = torch.optim.AdamW(m.parameters(), lr=3e-3)
-        first = float(train.loss_of(m, *batch))
-        for _ in range(12):
-            loss = train.loss_of(m, *batch)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            m.update_router_bias(1e-3)
-        last = float(train.loss_of(m, *batch))
+        for bf16 in (False, True):  # train.py's --bf16: the products under bfloat16 autocast
+            m = DemoModel(c)
+            m.init_weights(7)
+            opt = torch.optim.AdamW(m.parameters(), lr=3e-3)
+            first = float(train.loss_of(m, *batch))
+            for _ in range(12):
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    loss = train.loss_of(m, *batch)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                m.update_router_bias(1e-3)
+            assert all(p.dtype == torch.float32 for p in m.parameters())
+            last = float(train.loss_of(m, *batch))
+            assert last < first - 0.5, \
+                f"training (bf16={bf16}) does not lower the loss: {first:.3f} → {last:.3f}"
     finally:
         data.render_scene, data.render_clip = orig_scene, orig_clip
-    assert last < first - 0.5, f"training does not lower the loss: {first:.3f} → {last:.3f}"
 
 
 def main() -> int:

@@ -261,6 +261,9 @@ def main() -> int:
                          "model's, 2 for a new one); may differ from --init-from's")
     ap.add_argument("--init-from", type=Path, default=None,
                     help="start from this checkpoint (its tokenizer, weights and router bias)")
+    ap.add_argument("--bf16", action="store_true",
+                    help="matrix products in bfloat16 (torch.autocast; weights, optimizer and "
+                         "checkpoint stay float32)")
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--save-every", type=int, default=100)
     a = ap.parse_args()
@@ -312,7 +315,8 @@ def main() -> int:
         t0 = time.time()
         ids, live, images, videos = batches.batch(step, a.batch)
         t_data = time.time() - t0
-        loss = loss_of(model, ids, live, images, videos)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            loss = loss_of(model, ids, live, images, videos)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
