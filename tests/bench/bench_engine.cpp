@@ -16,5 +16,8 @@ int main(int argc, char** argv) {
   } catch (const es::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return e.kind() == es::ErrorKind::usage ? exit_usage : exit_bad_input;
+  } catch (...) {
+    std::fputs("error: internal error\n", stderr);  // as expertscope-cli's main()
+    return exit_internal;
   }
 }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Packs the Vulkan parity suites, bench_engine + make_bench_model, the libraries they load
-# and llama.cpp's golden models into one archive, for a GPU machine that has a Vulkan driver but none of the build's packages:
+# and llama.cpp's golden models into one archive, for a GPU machine that has a Vulkan
+# driver but none of the build's packages:
 #   tests/device/pack.sh [BUILD_DIR]      -> .devpack/devpack.tar.xz and .devpack/run.sh
 # then, on that machine, from a checkout of the same commit: bash .devpack/run.sh
 # (results in $OUT, else /tmp/es-device). xz because Python's tarfile reads it anywhere.
@@ -10,9 +11,13 @@ build=${1:-$root/build/release}
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/lib" "$stage/plugins" "$stage/golden" "$root/.devpack"
-suites="test_backend_ops test_backend_router test_backend_attention test_backend_e2e test_demo_model"
+suites="test_backend_ops test_backend_router test_backend_attention test_backend_e2e"
+suites+=" test_demo_model"
 for t in $suites bench_engine make_bench_model; do
-  [ -x "$build/bin/$t" ] || { echo "pack.sh: $build/bin/$t is missing (build it first)" >&2; exit 1; }
+  if [ ! -x "$build/bin/$t" ]; then
+    echo "pack.sh: $build/bin/$t is missing (build it first)" >&2
+    exit 1
+  fi
   strip -o "$stage/bin/$t" "$build/bin/$t"
 done
 cp "$build"/plugins/*.so "$stage/plugins/" && strip "$stage"/plugins/*.so
