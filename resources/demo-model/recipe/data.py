@@ -726,6 +726,16 @@ _ACTION_PATTERNS = [
 def clip_correct(answer: str, event: dict) -> bool:
     """True if the answer names the acting shape with its (starting) colour and exactly one
     action, the event's (with the colour it turns for a colour change)."""
+    return _judge_clip(answer, event, subject=True)
+
+
+def clip_action_correct(answer: str, event: dict) -> bool:
+    """True if the answer says what happens, whatever shape and colour it names: exactly one
+    action, the event's (with the colour it turns for a colour change)."""
+    return _judge_clip(answer, event, subject=False)
+
+
+def _judge_clip(answer: str, event: dict, subject: bool) -> bool:
     words = _words(answer)
     text = " ".join(words)
     m = re.search(r"\bfrom (\w+) to (\w+)\b", text)
@@ -736,7 +746,7 @@ def clip_correct(answer: str, event: dict) -> bool:
     colour, shape = mentions[0]
     if colour is None and from_to and from_to[0]:
         colour = from_to[0]
-    if shape != event["shape"] or colour != event["colour"]:
+    if subject and (shape != event["shape"] or colour != event["colour"]):
         return False
     # Words after the subject decide the action.
     idx = next(i for i, w in enumerate(words) if w in _SHAPE_WORDS)

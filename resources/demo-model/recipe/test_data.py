@@ -383,6 +383,34 @@ def test_clip_turns_and_correct():
     assert len(qs) >= 5, qs
 
 
+def test_clip_action_correct():
+    """What happens, judged alone: the shape and colour named do not count, the action and a
+    colour change's new colour do."""
+    ev = {"shape": "triangle", "colour": "green", "colour_to": "green", "size": "small",
+          "action": "moves left", "others": []}
+    for a in ("A green triangle moves to the left.", "A red square moves to the left.",
+              "The blue star goes left"):
+        assert data.clip_action_correct(a, ev), a
+    for a in ("A green triangle moves to the right.", "A green triangle stays still.",
+              "A red square moves left and then right.", "It moves to the left.", ""):
+        assert not data.clip_action_correct(a, ev), a
+    ch = dict(ev, action="changes colour", colour="red", colour_to="blue", shape="square")
+    for a in ("A red square turns blue.", "A yellow circle turns blue.",
+              "A star changes from white to blue."):
+        assert data.clip_action_correct(a, ch), a
+    for a in ("A red square turns green.", "A red square spins.", "A red square turns red.",
+              "A red square changes colour."):
+        assert not data.clip_action_correct(a, ch), a
+    # Strict implies action-only; a wrong subject fails only the strict judge.
+    for seed in range(200):
+        _, e = data.render_clip(rng(seed))
+        a0 = data.clip_caption(e)
+        assert data.clip_action_correct(a0, e), a0
+        other = next(s for s in data.SHAPES if s != e["shape"])
+        swapped = a0.replace(e["shape"], other, 1)
+        assert data.clip_action_correct(swapped, e) and not data.clip_correct(swapped, e), swapped
+
+
 def test_action_weights():
     p = data.action_weights("spins=3, changes colour=0")
     assert p is not None and abs(p.sum() - 1) < 1e-12
