@@ -189,7 +189,7 @@ def check_training_steps():
             opt = torch.optim.AdamW(m.parameters(), lr=3e-3)
             first = float(train.loss_of(m, *batch))
             for _ in range(12):
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                with train.precision(bf16):
                     loss = train.loss_of(m, *batch)
                 opt.zero_grad()
                 loss.backward()

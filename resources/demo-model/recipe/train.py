@@ -184,6 +184,12 @@ def media_rows(model: DemoModel, images, videos):
     return out
 
 
+def precision(bf16: bool):
+    """The context a training step's forward runs in: with --bf16 the matrix products under
+    bfloat16 autocast (weights, optimizer and checkpoint stay float32)."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
+
+
 def loss_of(model: DemoModel, ids, live, images, videos):
     x, y = ids[:, :-1], ids[:, 1:]
     logits = model(x, media_rows(model, images, videos))
@@ -315,7 +321,7 @@ def main() -> int:
         t0 = time.time()
         ids, live, images, videos = batches.batch(step, a.batch)
         t_data = time.time() - t0
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+        with precision(a.bf16):
             loss = loss_of(model, ids, live, images, videos)
         opt.zero_grad(set_to_none=True)
         loss.backward()
